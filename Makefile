@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?= config.toml
+
+.PHONY: run test once check lint clean
+
+$(BIN)/newswatch: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $@
+
+run: $(BIN)/newswatch
+	$(BIN)/newswatch --config $(CONFIG) run
+
+once: $(BIN)/newswatch
+	$(BIN)/newswatch --config $(CONFIG) once
+
+check: $(BIN)/newswatch
+	$(BIN)/newswatch --config $(CONFIG) check
+
+test: $(BIN)/newswatch
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/newswatch
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache

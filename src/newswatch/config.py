@@ -1,0 +1,287 @@
+"""config.toml -> a validated Config.
+
+Every problem is collected, not just the first, and named by file, key path
+and what is wrong: `config.toml: rules[3] (name "x").query: unbalanced
+parenthesis at column 14`. Secrets (expanded ${ENV} values, target URLs)
+never appear in a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import apprise
+
+from . import plugins  # noqa: F401  (registers stdout://)
+from .errors import ConfigError, QueryError
+from .models import Config, Feed, Rule, Settings, Target
+from .rules import parse as parse_query
+
+T = TypeVar("T")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_SIZES = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.I)
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+
+SECTION_KEYS = {
+    "newswatch": {"database", "interval", "backfill", "concurrency", "per_host", "timeout",
+                  "max_body", "max_backoff"},
+    "feeds": {"name", "url", "tags", "interval"},
+    "targets": {"name", "url"},
+    "rules": {"name", "query", "notify"},
+}
+
+
+def parse_duration(value: object) -> float:
+    """'90s', '15m', '2h', '1d', '1w' or a number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as \"90s\", \"15m\" or \"2h\"")
+    if isinstance(value, int | float):
+        return float(value)
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a duration such as \"90s\", \"15m\" or \"2h\"")
+    return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+
+
+def parse_size(value: object) -> int:
+    """'10MB', '512KiB' or a number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    m = _SIZE.match(str(value))
+    if not m or m.group(2).lower() not in _SIZES:
+        raise ValueError(f"{value!r} is not a size such as \"10MB\"")
+    return int(float(m.group(1)) * _SIZES[m.group(2).lower()])
+
+
+class _Checker:
+    """Collects problems while reading one file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[str] = []
+
+    def problem(self, where: str, what: str) -> None:
+        self.problems.append(f"{self.path.name}: {where}: {what}")
+
+    def get(self, table: dict[str, Any], key: str, where: str, convert: Callable[[Any], T],
+            default: T | None = None, required: bool = False) -> T | None:
+        if key not in table:
+            if required:
+                self.problem(f"{where}.{key}" if where else key, "is required")
+            return default
+        try:
+            return convert(table[key])
+        except (ValueError, TypeError) as e:
+            self.problem(f"{where}.{key}" if where else key, str(e))
+            return default
+
+    def unknown_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
+        for key in table:
+            if key not in allowed:
+                self.problem(f"{where}.{key}", f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a non-empty string")
+    return value
+
+
+def _name(value: object) -> str:
+    text = _string(value)
+    if not _NAME.match(text):
+        raise ValueError(f"{text!r} is not a valid name (letters, digits, '_', '-', '.', ':')")
+    return text
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("expected a list of strings")
+    return tuple(value)
+
+
+def _positive(convert: Callable[[Any], float]) -> Callable[[Any], float]:
+    def check(value: object) -> float:
+        number = convert(value)
+        if number <= 0:
+            raise ValueError("must be greater than zero")
+        return number
+    return check
+
+
+def _positive_int(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError("expected a whole number of at least 1")
+    return value
+
+
+def expand_env(text: str, environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
+    """Replace ${VAR} with its value; a missing variable is an error naming it."""
+    def replace(m: re.Match[str]) -> str:
+        if m.group(1) not in environ:
+            raise ValueError(f"environment variable {m.group(1)} is not set")
+        return environ[m.group(1)]
+    return _ENV.sub(replace, text)
+
+
+def _feed_url(value: object) -> str:
+    url = expand_env(_string(value))
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http:// or https:// URL")
+    return url
+
+
+def _target_url(value: object) -> str:
+    url = expand_env(_string(value))
+    apprise_log = logging.getLogger("apprise")
+    apprise_log.disabled = True  # it would log the URL, secrets and all
+    try:
+        accepted = apprise.Apprise().add(url)
+    finally:
+        apprise_log.disabled = False
+    if not accepted:
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        hint = f" (scheme {scheme!r})" if scheme and scheme.isalnum() else ""
+        raise ValueError(f"not a notification URL apprise can send to{hint}")
+    return url
+
+
+def _query(value: object) -> str:
+    text = _string(value)
+    try:
+        parse_query(text)
+    except QueryError as e:
+        caret = " " * (e.column - 1) + "^"
+        raise ValueError(f"{e}\n    {text}\n    {caret}") from None
+    return text
+
+
+def _tables(c: _Checker, data: dict[str, Any], key: str) -> list[tuple[str, dict[str, Any]]]:
+    items = data.get(key, [])
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        c.problem(key, f"expected [[{key}]] tables")
+        return []
+    out = []
+    for i, table in enumerate(items):
+        label = f"{key}[{i}]"
+        if isinstance(table.get("name"), str):
+            label += f" (name {table['name']!r})".replace("'", '"')
+        c.unknown_keys(table, SECTION_KEYS[key], label)
+        out.append((label, table))
+    return out
+
+
+def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
+    table = data.get("newswatch", {})
+    if not isinstance(table, dict):
+        c.problem("newswatch", "expected a [newswatch] table")
+        table = {}
+    c.unknown_keys(table, SECTION_KEYS["newswatch"], "newswatch")
+    w = "newswatch"
+    database = c.get(table, "database", w, _string, "newswatch.db") or "newswatch.db"
+    defaults = Settings(database=Path())
+    return Settings(
+        database=(c.path.parent / database).resolve(),
+        interval=c.get(table, "interval", w, _positive(parse_duration), defaults.interval) or 0,
+        backfill=c.get(table, "backfill", w, parse_duration, defaults.backfill) or 0.0,
+        concurrency=c.get(table, "concurrency", w, _positive_int, defaults.concurrency) or 1,
+        per_host=c.get(table, "per_host", w, _positive_int, defaults.per_host) or 1,
+        timeout=c.get(table, "timeout", w, _positive(parse_duration), defaults.timeout) or 1,
+        max_body=c.get(table, "max_body", w, parse_size, defaults.max_body) or 1,
+        max_backoff=c.get(table, "max_backoff", w, _positive(parse_duration),
+                          defaults.max_backoff) or 1,
+    )
+
+
+def _unique(c: _Checker, items: list[tuple[str, Any]], what: str) -> None:
+    seen: set[str] = set()
+    for label, item in items:
+        if item is None:
+            continue
+        if item.name in seen:
+            c.problem(label, f"duplicate {what} name {item.name!r}")
+        seen.add(item.name)
+
+
+def load(path: Path | str) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem."""
+    path = Path(path)
+    c = _Checker(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError([f"{path}: cannot read: {e.strerror or e}"]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError([f"{path.name}: not valid TOML: {e}"]) from None
+    for key in data:
+        if key not in SECTION_KEYS:
+            c.problem(key, f"unknown section (expected one of: {', '.join(SECTION_KEYS)})")
+    settings = _settings(c, data)
+
+    feeds: list[tuple[str, Feed | None]] = []
+    for label, t in _tables(c, data, "feeds"):
+        name = c.get(t, "name", label, _name, required=True)
+        url = c.get(t, "url", label, _feed_url, required=True)
+        tags = c.get(t, "tags", label, _strings, ()) or ()
+        interval = c.get(t, "interval", label, _positive(parse_duration), settings.interval)
+        ok = name and url
+        feeds.append((label, Feed(name, url, tags, interval or settings.interval) if ok else None))
+
+    targets: list[tuple[str, Target | None]] = []
+    for label, t in _tables(c, data, "targets"):
+        name = c.get(t, "name", label, _name, required=True)
+        url = c.get(t, "url", label, _target_url, required=True)
+        targets.append((label, Target(name, url) if name and url else None))
+    target_names = {t.name for _, t in targets if t}
+
+    rules: list[tuple[str, Rule | None]] = []
+    for label, t in _tables(c, data, "rules"):
+        name = c.get(t, "name", label, _name, required=True)
+        query = c.get(t, "query", label, _query, required=True)
+        notify = c.get(t, "notify", label, _strings, ()) or ()
+        for target in notify:
+            if target not in target_names:
+                c.problem(f"{label}.notify", f"no target named {target!r}")
+        rules.append((label, Rule(name, query, notify) if name and query else None))
+
+    _unique(c, feeds, "feed")
+    _unique(c, targets, "target")
+    _unique(c, rules, "rule")
+    if rules and not targets:
+        c.problem("targets", "rules need at least one [[targets]] entry to send alerts to")
+    if c.problems:
+        raise ConfigError(c.problems)
+    return Config(
+        path=path.resolve(),
+        settings=settings,
+        feeds=tuple(f for _, f in feeds if f),
+        targets=tuple(t for _, t in targets if t),
+        rules=tuple(r for _, r in rules if r),
+    )
+
+
+def find(explicit: str | None) -> Path:
+    """--config, then $NEWSWATCH_CONFIG, ./config.toml, $XDG_CONFIG_HOME/newswatch/config.toml."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("NEWSWATCH_CONFIG"):
+        return Path(os.environ["NEWSWATCH_CONFIG"])
+    local = Path("config.toml")
+    if local.exists():
+        return local
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    candidate = xdg / "newswatch" / "config.toml"
+    return candidate if candidate.exists() else local

@@ -1,0 +1,151 @@
+"""The polite HTTP client: one feed URL in, bytes and headers out.
+
+Conditional GET (ETag / Last-Modified), a User-Agent naming newswatch, a
+total deadline per request (not just a read timeout), a body-size cap that
+also holds for chunked and compressed bodies, redirects followed within a
+limit, a global and a per-host concurrency limit, and Retry-After read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+
+from . import __version__
+from .errors import FetchError
+from .models import Settings
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"newswatch/{__version__} (news alert daemon; +https://pypi.org/project/newswatch/)"
+ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
+          "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int  # 200 or 304
+    url: str  # after redirects
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None  # set when every redirect was permanent (301/308)
+    retry_after: float | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def public_url(url: str) -> str:
+    """A URL safe to show: no user, password or query string (they may hold tokens)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class Fetcher:
+    """Fetch feeds with one shared, small connection pool."""
+
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
+        self.settings = settings
+        self.client = httpx.AsyncClient(
+            transport=transport,
+            headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+            # A small pool: httpx's per-request CPU grows with its size.
+            limits=httpx.Limits(max_connections=settings.concurrency,
+                                max_keepalive_connections=settings.concurrency),
+            timeout=httpx.Timeout(settings.timeout),
+            follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+        )
+        self.slots = asyncio.Semaphore(settings.concurrency)
+        self.hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(settings.per_host))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def fetch(self, url: str, etag: str | None = None,
+                    last_modified: str | None = None) -> Response:
+        """GET a feed; raise FetchError for anything but 200 or 304."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        host = (urlsplit(url).hostname or "").lower()
+        async with self.hosts[host], self.slots:
+            try:
+                async with asyncio.timeout(self.settings.timeout):
+                    return await self._get(url, headers)
+            except TimeoutError:
+                raise FetchError(f"timed out after {self.settings.timeout:g}s") from None
+            except httpx.TooManyRedirects:
+                raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})") from None
+            except httpx.ConnectError as e:
+                raise FetchError(f"connection failed: {_reason(e)}") from None
+            except httpx.DecodingError:
+                raise FetchError("the body could not be decompressed") from None
+            except httpx.HTTPError as e:
+                raise FetchError(f"{type(e).__name__}: {_reason(e)}") from None
+
+    async def _get(self, url: str, headers: dict[str, str]) -> Response:
+        async with self.client.stream("GET", url, headers=headers) as r:
+            moved = None
+            if r.history and all(h.status_code in (301, 308) for h in r.history):
+                moved = str(r.url)
+            wait = retry_after(r.headers.get("Retry-After"))
+            if r.status_code == 304:
+                return Response(304, str(r.url), moved_to=moved, retry_after=wait)
+            if r.status_code != 200:
+                raise FetchError(f"HTTP {r.status_code} {r.reason_phrase}".strip(), r.status_code)
+            body = await self._read(r)
+            return Response(
+                200, str(r.url), body, dict(r.headers.items()),
+                etag=r.headers.get("ETag"), last_modified=r.headers.get("Last-Modified"),
+                moved_to=moved, retry_after=wait)
+
+    async def _read(self, r: httpx.Response) -> bytes:
+        cap = self.settings.max_body
+        declared = r.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise FetchError(f"body too large ({int(declared)} bytes; the limit is {cap})")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in r.aiter_bytes():  # decompressed: caps gzip bombs too
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(f"body too large (over {cap} bytes)")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _reason(e: Exception) -> str:
+    text = str(e) or type(e).__name__
+    # httpx messages may quote the URL, which can hold tokens.
+    return text.split(" for url ")[0]

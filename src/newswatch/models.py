@@ -1,0 +1,87 @@
+"""Plain records passed between the parts of newswatch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    url: str
+    tags: tuple[str, ...] = ()
+    interval: float = 900.0  # seconds
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    url: str  # an apprise URL, secrets expanded: never log it
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    query: str
+    notify: tuple[str, ...] = ()  # target names; empty means every target
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: Path
+    interval: float = 900.0
+    backfill: float = 86400.0
+    concurrency: int = 10
+    per_host: int = 2
+    timeout: float = 30.0
+    max_body: int = 10 * 1024 * 1024
+    max_backoff: float = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    settings: Settings
+    feeds: tuple[Feed, ...]
+    targets: tuple[Target, ...]
+    rules: tuple[Rule, ...]
+
+    def targets_for(self, rule: Rule) -> tuple[str, ...]:
+        if rule.notify:
+            return rule.notify
+        return tuple(t.name for t in self.targets)
+
+
+@dataclass(frozen=True)
+class Article:
+    """One entry of a feed, reduced to plain text."""
+
+    feed: str
+    key: str  # the identity used for dedupe: canonical link, else guid, else hash
+    url: str
+    title: str
+    summary: str = ""
+    content: str = ""
+    published: datetime | None = None
+    guid: str = ""
+    author: str = ""
+    categories: tuple[str, ...] = ()
+
+    def identities(self) -> tuple[str, ...]:
+        """Every key under which this article counts as seen."""
+        keys = [self.key]
+        if self.guid:
+            keys.append(f"guid:{self.feed}:{self.guid}")
+        return tuple(dict.fromkeys(keys))
+
+
+@dataclass(frozen=True)
+class Match:
+    """An article and the rules it matched, with a snippet around the hits."""
+
+    article: Article
+    rules: tuple[str, ...]
+    snippet: str = ""
+    highlights: tuple[str, ...] = field(default=())

@@ -1,0 +1,154 @@
+"""Bytes and response headers -> articles, as plain text with a stable identity."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import feedparser
+
+from .errors import ParseError
+from .models import Article
+
+_BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5",
+          "h6", "blockquote", "pre", "section", "article", "header", "footer", "figcaption",
+          "table", "hr", "dd", "dt"}
+_SKIP = {"script", "style", "template", "noscript"}
+_SPACE = re.compile(r"\s+")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in _SKIP:
+            self.skipping += 1
+        elif tag in _BLOCK:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in _BLOCK:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML fragment: tags gone, entities decoded, spaces folded."""
+    if "<" not in html and "&" not in html:
+        return clean(html)
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    extractor.close()
+    return clean("".join(extractor.parts))
+
+
+def clean(text: str) -> str:
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def canonical_url(url: str) -> str:
+    """Scheme and host lower-cased, default port, utm_* parameters and fragment removed."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if parts.port and parts.port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{parts.port}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not k.lower().startswith("utm_")]
+    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    articles: list[Article]
+    ttl: float | None = None  # seconds, from RSS <ttl>
+    warning: str | None = None  # the feed was malformed but readable
+
+
+def parse_feed(feed: str, body: bytes, headers: dict[str, str] | None = None) -> ParsedFeed:
+    """Parse a feed body; raise ParseError if it is not a feed at all."""
+    if not body.strip():
+        raise ParseError("empty body")
+    d = feedparser.parse(io.BytesIO(body), response_headers=headers or {},
+                         sanitize_html=False, resolve_relative_uris=False)
+    if not d.entries and (d.bozo or not d.version):
+        raise ParseError(_not_a_feed(d, body, headers or {}))
+    articles = [_article(feed, e) for e in d.entries]
+    warning = None
+    if d.bozo:
+        warning = f"malformed feed, read anyway: {_describe(d.get('bozo_exception'))}"
+    return ParsedFeed(clean(d.feed.get("title", "")), [a for a in articles if a], _ttl(d), warning)
+
+
+def _not_a_feed(d: Any, body: bytes, headers: dict[str, str]) -> str:
+    head = body[:512].lstrip().lower()
+    content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+    if b"<html" in head or b"<!doctype html" in head or "text/html" in content_type:
+        return "not a feed: the server sent an HTML page"
+    if d.bozo:
+        return f"not a feed: {_describe(d.get('bozo_exception'))}"
+    return "not a feed: no RSS, Atom or RDF document found"
+
+
+def _describe(exc: object) -> str:
+    text = str(exc) if exc else "unknown problem"
+    return text.splitlines()[0][:200]
+
+
+def _ttl(d: Any) -> float | None:
+    ttl = str(d.feed.get("ttl", "")).strip()
+    return float(ttl) * 60 if ttl.isdigit() else None
+
+
+def _text(detail: Any, value: str) -> str:
+    kind = (detail or {}).get("type", "text/html")
+    return html_to_text(value) if "html" in kind else clean(value)
+
+
+def _article(feed: str, e: Any) -> Article | None:
+    title = _text(e.get("title_detail"), e.get("title", ""))
+    summary = _text(e.get("summary_detail"), e.get("summary", ""))
+    content = " ".join(_text(c, c.get("value", "")) for c in e.get("content", []))
+    if content == summary:
+        summary = ""  # feedparser copies content into summary for some feeds
+    link = (e.get("link") or "").strip()
+    guid = (e.get("id") or "").strip()
+    if not (title or summary or content or link):
+        return None
+    if link.startswith(("http://", "https://")):
+        key = canonical_url(link)
+    elif guid:
+        key = f"guid:{feed}:{guid}"
+    else:
+        key = "hash:" + hashlib.sha256(f"{feed}\n{title}".encode()).hexdigest()[:32]
+    return Article(
+        feed=feed, key=key, url=link, title=title, summary=summary, content=content,
+        published=_published(e), guid=guid, author=clean(e.get("author", "")),
+        categories=tuple(t.get("term", "") for t in e.get("tags", []) if t.get("term")))
+
+
+def _published(e: Any) -> datetime | None:
+    parsed = e.get("published_parsed") or e.get("updated_parsed")
+    if not parsed:
+        return None
+    try:
+        return datetime(*parsed[:6], tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,16 @@
+"""newswatch's own apprise targets, registered on import.
+
+`stdout://` prints each alert to standard output: under systemd, the journal.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from apprise.decorators import notify
+
+
+@notify(on="stdout")
+def print_alert(body: str, title: str, notify_type: str, *args: object, **kwargs: object) -> bool:
+    print(f"=== {title}\n{body}\n", file=sys.stdout, flush=True)
+    return True

@@ -1,0 +1,272 @@
+"""The SQLite store: feed state, seen articles, and the alert outbox.
+
+    feeds     one row per feed: conditional-GET state, last poll, errors, next poll
+    seen      every identity (canonical link, feed guid, hash) an article was seen under
+    articles  the articles found, as plain text (for `alerts` and later search)
+    alerts    the outbox: one row per article and target; pending -> sent | failed
+
+An alert is written in the same transaction that marks its article seen, so
+a crash either loses neither (the feed is fetched again) or keeps both; it
+is marked sent only after the target accepted it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .errors import StorageError
+from .models import Article
+
+SCHEMA_VERSION = 1
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(when: datetime | None) -> str | None:
+    """Timestamps are stored as ISO 8601 UTC text, which sorts by time."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if text else None
+
+
+@dataclass(frozen=True)
+class FeedState:
+    name: str
+    url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error_count: int = 0
+    next_poll: str | None = None
+    polled: bool = False  # polled successfully at least once
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A pending alert with what a message needs."""
+
+    id: int
+    target: str
+    rules: tuple[str, ...]
+    snippet: str
+    attempts: int
+    feed: str
+    url: str
+    title: str
+    published: str | None
+    next_attempt: str | None = None
+
+
+class Store:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            self.conn = conn
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=30000")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise StorageError(f"{self.path}: cannot open database: {e}") from None
+        self._lock_file: int | None = None
+
+    def close(self) -> None:
+        self.conn.close()
+        if self._lock_file is not None:
+            os.close(self._lock_file)
+            self._lock_file = None
+
+    def lock(self) -> None:
+        """Claim the database for this process; a second daemon is refused."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise StorageError(
+                f"{self.path} is in use by another newswatch process (pid {holder})") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_file = fd
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StorageError(f"{self.path} was written by a newer newswatch "
+                               f"(schema {version}, this one knows {SCHEMA_VERSION})")
+        if version < 1:
+            with self.transaction():
+                self._create_v1()
+                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _create_v1(self) -> None:
+        db = self.db
+        db["feeds"].create({
+            "name": str, "url": str, "etag": str, "last_modified": str, "last_poll": str,
+            "last_success": str, "last_status": int, "last_error": str, "error_count": int,
+            "next_poll": str, "articles_seen": int, "polls": int,
+        }, pk="name", not_null={"error_count", "articles_seen", "polls"},
+            defaults={"error_count": 0, "articles_seen": 0, "polls": 0})
+        db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, feed TEXT NOT NULL, "
+                   "first_seen TEXT NOT NULL) WITHOUT ROWID")
+        db["articles"].create({
+            "id": int, "key": str, "feed": str, "url": str, "title": str, "summary": str,
+            "content": str, "author": str, "published": str, "found": str,
+        }, pk="id", not_null={"key", "feed", "found"})
+        db["articles"].create_index(["key"], unique=True)
+        db["articles"].create_index(["found"])
+        db["alerts"].create({
+            "id": int, "article_id": int, "target": str, "rules": str, "snippet": str,
+            "status": str, "created": str, "attempts": int, "next_attempt": str, "sent": str,
+            "last_error": str,
+        }, pk="id", not_null={"article_id", "target", "status", "created", "attempts"},
+            defaults={"attempts": 0, "status": "pending"},
+            foreign_keys=[("article_id", "articles", "id")])
+        db["alerts"].create_index(["article_id", "target"], unique=True)
+        db["alerts"].create_index(["status", "target", "id"])
+        db["alerts"].create_index(["created"])
+
+    # -- feeds ---------------------------------------------------------------
+
+    def feed_state(self, name: str) -> FeedState:
+        row = self.db.execute(
+            "SELECT url, etag, last_modified, error_count, next_poll, last_success "
+            "FROM feeds WHERE name = ?", [name]).fetchone()
+        if row is None:
+            return FeedState(name)
+        return FeedState(name, row[0], row[1], row[2], row[3], row[4], row[5] is not None)
+
+    def update_feed(self, name: str, **fields: Any) -> None:
+        """Upsert a feed's state (call inside or outside a transaction)."""
+        self.conn.execute("INSERT OR IGNORE INTO feeds (name) VALUES (?)", [name])
+        if fields:
+            assignments = ", ".join(f"{k} = ?" for k in fields)
+            self.conn.execute(f"UPDATE feeds SET {assignments} WHERE name = ?",
+                              [*fields.values(), name])
+
+    def count_poll(self, name: str, new_articles: int) -> None:
+        self.conn.execute("UPDATE feeds SET polls = polls + 1, articles_seen = articles_seen + ? "
+                          "WHERE name = ?", (new_articles, name))
+
+    def feeds(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.query("SELECT * FROM feeds ORDER BY name")]
+
+    # -- articles ------------------------------------------------------------
+
+    def unseen(self, articles: Iterable[Article]) -> list[Article]:
+        """The articles none of whose identities was seen before (nor earlier in the list)."""
+        batch = list(articles)
+        keys = list({k for a in batch for k in a.identities()})
+        known: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            known.update(r[0] for r in self.conn.execute(
+                f"SELECT key FROM seen WHERE key IN ({marks})", chunk))
+        fresh = []
+        for article in batch:
+            ids = article.identities()
+            if not known.intersection(ids):
+                fresh.append(article)
+            known.update(ids)
+        return fresh
+
+    def add_articles(self, articles: Iterable[Article], found: datetime) -> dict[str, int]:
+        """Record articles as seen; return their row ids by key. Call in a transaction."""
+        stamp = iso(found)
+        ids: dict[str, int] = {}
+        for a in articles:
+            self.conn.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)",
+                                  [(k, a.feed, stamp) for k in a.identities()])
+            cursor = self.conn.execute(
+                "INSERT OR IGNORE INTO articles (key, feed, url, title, summary, content, "
+                "author, published, found) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (a.key, a.feed, a.url, a.title, a.summary, a.content, a.author,
+                 iso(a.published), stamp))
+            if cursor.rowcount:
+                ids[a.key] = int(cursor.lastrowid or 0)
+        return ids
+
+    # -- alerts --------------------------------------------------------------
+
+    def add_alert(self, article_id: int, target: str, rules: Iterable[str], snippet: str,
+                  created: datetime) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO alerts (article_id, target, rules, snippet, status, created, "
+            "attempts, next_attempt) VALUES (?, ?, ?, ?, 'pending', ?, 0, ?)",
+            (article_id, target, json.dumps(list(rules)), snippet, iso(created), iso(created)))
+
+    def pending(self, targets: Iterable[str] | None = None) -> dict[str, list[Outgoing]]:
+        """Pending alerts by target, oldest first."""
+        rows = self.conn.execute(
+            "SELECT alerts.id, target, rules, snippet, attempts, articles.feed, articles.url, "
+            "articles.title, articles.published, alerts.next_attempt FROM alerts JOIN articles "
+            "ON articles.id = alerts.article_id WHERE status = 'pending' ORDER BY alerts.id")
+        wanted = set(targets) if targets is not None else None
+        out: dict[str, list[Outgoing]] = {}
+        for r in rows:
+            if wanted is None or r[1] in wanted:
+                out.setdefault(r[1], []).append(
+                    Outgoing(r[0], r[1], tuple(json.loads(r[2])), r[3] or "", r[4], r[5],
+                             r[6] or "", r[7] or "", r[8], r[9]))
+        return out
+
+    def mark_sent(self, alert_id: int, when: datetime) -> None:
+        self.conn.execute(
+            "UPDATE alerts SET status = 'sent', sent = ?, attempts = attempts + 1, "
+            "last_error = NULL WHERE id = ?", (iso(when), alert_id))
+
+    def mark_failed_attempt(self, alert_id: int, error: str, retry_at: datetime) -> None:
+        self.conn.execute(
+            "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt = ? "
+            "WHERE id = ?", (error, iso(retry_at), alert_id))
+
+    def alerts(self, limit: int = 50, status: str | None = None) -> list[dict[str, Any]]:
+        where = "WHERE alerts.status = ?" if status else ""
+        params: list[Any] = [status] if status else []
+        rows = self.db.query(
+            "SELECT alerts.id, alerts.rules, alerts.target, alerts.status, alerts.created, "
+            "alerts.sent, alerts.attempts, alerts.last_error, alerts.snippet, articles.url, "
+            "articles.title, articles.feed, articles.published FROM alerts JOIN articles "
+            f"ON articles.id = alerts.article_id {where} ORDER BY alerts.id DESC LIMIT ?",
+            [*params, limit])
+        return [dict(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT status, count(*) FROM alerts GROUP BY status")
+        return {status: n for status, n in rows}
+
+
+def retry_delay(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timedelta:
+    """Growing delay before the next try of a failed send: 30s, 1m, 2m, ... 1h."""
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
