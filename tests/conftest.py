@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from servers import FeedServer, Webhook
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    server = FeedServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+@pytest.fixture
+def write_config(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Write a config.toml in tmp_path from its parts; returns its path."""
+
+    def write(feeds: list[tuple[str, str]], targets: list[tuple[str, str]],
+              rules: list[tuple[str, str]], extra: str = "", interval: str = "15m",
+              backfill: str = "1d") -> Path:
+        lines = ["[newswatch]", 'database = "nw.db"', f'interval = "{interval}"',
+                 f'backfill = "{backfill}"', extra, ""]
+        for name, url in feeds:
+            lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"', ""]
+        for name, url in targets:
+            lines += ["[[targets]]", f'name = "{name}"', f'url = "{url}"', ""]
+        for name, query in rules:
+            lines += ["[[rules]]", f'name = "{name}"', f"query = '{query}'", ""]
+        path = tmp_path / "config.toml"
+        path.write_text("\n".join(lines))
+        return path
+
+    return write

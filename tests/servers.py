@@ -1,0 +1,176 @@
+"""Real local peers for tests: a feed server, a webhook receiver, an SMTP server.
+
+All bind 127.0.0.1 on a free port and run in threads.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from xml.sax.saxutils import escape
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "application/rss+xml; charset=utf-8"
+    etag: str | None = None
+    last_modified: str | None = None
+    delay: float = 0.0  # seconds before answering
+    headers: dict[str, str] = field(default_factory=dict)
+    gzip: bool = False
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class FeedServer:
+    """Serves feeds from memory; supports ETag/304, statuses, delays, gzip."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(_Quiet):
+            def do_GET(self) -> None:
+                server.requests.append((self.path, dict(self.headers.items())))
+                route = server.routes.get(self.path)
+                if route is None:
+                    return self._send(404, b"not found", "text/plain", {})
+                if route.delay:
+                    time.sleep(route.delay)
+                headers = dict(route.headers)
+                if route.etag:
+                    headers["ETag"] = route.etag
+                    if self.headers.get("If-None-Match") == route.etag:
+                        return self._send(304, b"", None, headers)
+                if route.last_modified:
+                    headers["Last-Modified"] = route.last_modified
+                body = route.body
+                if route.gzip:
+                    body = gzip.compress(body)
+                    headers["Content-Encoding"] = "gzip"
+                self._send(route.status, body, route.content_type, headers)
+
+            def _send(self, status: int, body: bytes, ctype: str | None,
+                      headers: dict[str, str]) -> None:
+                try:
+                    self.send_response(status)
+                    if ctype:
+                        self.send_header("Content-Type", ctype)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def publish(self, path: str, body: bytes | str, **kwargs: Any) -> str:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.routes[path] = Route(body=body, **kwargs)
+        return self.url(path)
+
+    def hits(self, path: str) -> int:
+        return sum(1 for p, _ in self.requests if p == path)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Webhook:
+    """Receives apprise json:// posts; can be told to fail."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.fail = False
+        self.lock = threading.Lock()
+        hook = self
+
+        class Handler(_Quiet):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                payload = json.loads(self.rfile.read(length) or b"{}")
+                status = 500 if hook.fail else 200
+                if not hook.fail:
+                    with hook.lock:
+                        hook.messages.append(payload)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    @property
+    def apprise_url(self) -> str:
+        return f"json://127.0.0.1:{self.port}/hook"
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.messages) >= count:
+                    return list(self.messages)
+            time.sleep(0.05)
+        with self.lock:
+            return list(self.messages)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@dataclass
+class Item:
+    title: str
+    link: str | None = None
+    description: str = ""
+    guid: str | None = None
+    published: float | None = None  # epoch seconds; None = now
+    content: str | None = None
+
+
+def rss(items: list[Item], title: str = "Test feed") -> str:
+    out = ['<?xml version="1.0" encoding="utf-8"?>',
+           '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">',
+           f"<channel><title>{escape(title)}</title><link>http://example.com/</link>"
+           "<description>test</description>"]
+    for i in items:
+        out.append("<item>")
+        out.append(f"<title>{escape(i.title)}</title>")
+        if i.link:
+            out.append(f"<link>{escape(i.link)}</link>")
+        if i.guid:
+            out.append(f'<guid isPermaLink="false">{escape(i.guid)}</guid>')
+        out.append(f"<description>{escape(i.description)}</description>")
+        if i.content:
+            out.append(f"<content:encoded><![CDATA[{i.content}]]></content:encoded>")
+        out.append(f"<pubDate>{formatdate(i.published or time.time(), usegmt=True)}</pubDate>")
+        out.append("</item>")
+    out.append("</channel></rss>")
+    return "\n".join(out)

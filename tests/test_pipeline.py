@@ -1,0 +1,213 @@
+"""Poll, match, store and deliver, end to end in one process, with real peers."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from newswatch import config as config_module
+from newswatch.daemon import poll_all
+from newswatch.pipeline import PollResult
+from servers import FeedServer, Item, Webhook, rss
+
+RULES = [("drones", '"largest drone attack"'), ("s333", '"Section 333"')]
+
+
+def once(path: Path) -> list[PollResult]:
+    return asyncio.run(poll_all(config_module.load(path)))
+
+
+def db_rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path.parent / "nw.db") as conn:
+        return conn.execute(sql).fetchall()
+
+
+@pytest.fixture
+def setup(feed_server: FeedServer, webhook: Webhook, write_config: Any) -> Any:
+    def make(feeds: dict[str, list[Item]], rules: list[tuple[str, str]] = RULES,
+             **kwargs: Any) -> Path:
+        for name, items in feeds.items():
+            feed_server.publish(f"/{name}.xml", rss(items), etag=f'"{name}-{len(items)}"')
+        return write_config(
+            [(name, feed_server.url(f"/{name}.xml")) for name in feeds],
+            [("hook", webhook.apprise_url)], rules, **kwargs)
+    return make
+
+
+def test_matching_article_alerts_once_with_rule_title_link_and_snippet(
+        setup: Any, webhook: Webhook, feed_server: FeedServer) -> None:
+    items = [
+        Item("Russia launches largest drone attack", "https://news.example/a?utm_source=x",
+             "Air raid alerts across Ukraine after the largest drone attacks so far."),
+        Item("Weather: rain in Lviv", "https://news.example/b", "Nothing to see."),
+    ]
+    path = setup({"wire": items})
+    results = once(path)
+    assert [(r.feed, r.status, r.new, r.alerts) for r in results] == [("wire", 200, 2, 1)]
+    [message] = webhook.messages
+    assert message["title"] == "Russia launches largest drone attack"
+    assert "https://news.example/a?utm_source=x" in message["message"]
+    assert "drones" in message["message"]  # the rule's name
+    assert "wire" in message["message"]
+    assert "**largest drone attacks**" in message["message"]
+    # Polling again (304) and again with the body re-served (200) sends nothing new.
+    once(path)
+    feed_server.routes["/wire.xml"].etag = None
+    once(path)
+    assert len(webhook.messages) == 1
+    assert db_rows(path, "SELECT status FROM alerts") == [("sent",)]
+
+
+def test_new_item_alerts_and_old_ones_do_not_repeat(setup: Any, webhook: Webhook,
+                                                    feed_server: FeedServer) -> None:
+    first = [Item("Section 333 funding approved", "https://d.example/1")]
+    path = setup({"defence": first})
+    once(path)
+    assert len(webhook.messages) == 1
+    # A new item, and the old one with an edited title.
+    items = [Item("Section 333 funds approved by Congress", "https://d.example/1"),
+             Item("Another Section 333 case", "https://d.example/2")]
+    feed_server.publish("/defence.xml", rss(items), etag='"v2"')
+    once(path)
+    titles = [m["title"] for m in webhook.messages]
+    assert titles == ["Section 333 funding approved", "Another Section 333 case"]
+
+
+def test_one_message_per_article_naming_every_rule(setup: Any, webhook: Webhook) -> None:
+    item = Item("Largest drone attack hits base funded under Section 333", "https://x.example/1")
+    once(setup({"wire": [item]}))
+    [message] = webhook.messages
+    assert "drones, s333" in message["message"]
+
+
+def test_same_story_in_two_feeds_alerts_once(setup: Any, webhook: Webhook) -> None:
+    a = Item("Largest drone attack on Kyiv", "https://news.example/story?utm_medium=rss")
+    b = Item("Largest drone attack on Kyiv (updated)", "https://NEWS.example/story#top")
+    once(setup({"one": [a], "two": [b]}))
+    assert len(webhook.messages) == 1
+
+
+def test_backfill_records_old_articles_without_alerting(setup: Any, webhook: Webhook) -> None:
+    old = Item("Largest drone attack, last week", "https://n.example/old",
+               published=time.time() - 3 * 86400)
+    new = Item("Largest drone attack, today", "https://n.example/new")
+    path = setup({"wire": [old, new]})
+    [result] = once(path)
+    assert result.new == 2
+    assert [m["title"] for m in webhook.messages] == ["Largest drone attack, today"]
+
+
+def test_a_broken_feed_is_recorded_and_does_not_stop_the_others(
+        setup: Any, webhook: Webhook, feed_server: FeedServer) -> None:
+    path = setup({"good": [Item("Largest drone attack", "https://n.example/1")],
+                  "broken": [], "page": []})
+    feed_server.publish("/broken.xml", "server error", status=500)
+    feed_server.publish("/page.xml", "<!doctype html><html><body>hi</body></html>",
+                        content_type="text/html")
+    results = {r.feed: r for r in once(path)}
+    assert results["broken"].error == "HTTP 500 Internal Server Error"
+    assert results["page"].error == "not a feed: the server sent an HTML page"
+    assert results["good"].alerts == 1 and len(webhook.messages) == 1
+    rows = dict(db_rows(path, "SELECT name, error_count FROM feeds"))
+    assert rows == {"good": 0, "broken": 1, "page": 1}
+
+
+def test_dead_webhook_keeps_alert_pending_until_it_is_accepted(
+        setup: Any, webhook: Webhook) -> None:
+    path = setup({"wire": [Item("Largest drone attack", "https://n.example/1")]})
+    webhook.fail = True
+    once(path)
+    [(status, attempts, error)] = db_rows(path, "SELECT status, attempts, last_error FROM alerts")
+    assert (status, attempts) == ("pending", 1)
+    assert error == "target 'hook' did not accept the message"
+    webhook.fail = False
+    once(path)  # the retry is not due yet: nothing is sent early
+    assert webhook.messages == []
+    with sqlite3.connect(path.parent / "nw.db") as conn:  # let the retry time pass
+        conn.execute("UPDATE alerts SET next_attempt = '2000-01-01T00:00:00Z'")
+    once(path)
+    assert [m["title"] for m in webhook.messages] == ["Largest drone attack"]
+    assert db_rows(path, "SELECT status, attempts FROM alerts") == [("sent", 2)]
+
+
+def test_rule_notify_picks_its_targets(feed_server: FeedServer, webhook: Webhook,
+                                       tmp_path: Path) -> None:
+    other = Webhook()
+    try:
+        feed_server.publish("/w.xml", rss([Item("Section 333 and the largest drone attack",
+                                                "https://n.example/1")]))
+        path = tmp_path / "config.toml"
+        path.write_text(f"""
+[newswatch]
+database = "nw.db"
+[[feeds]]
+name = "w"
+url = "{feed_server.url('/w.xml')}"
+[[targets]]
+name = "a"
+url = "{webhook.apprise_url}"
+[[targets]]
+name = "b"
+url = "{other.apprise_url}"
+[[rules]]
+name = "drones"
+query = '"largest drone attack"'
+notify = ["a"]
+[[rules]]
+name = "s333"
+query = '"Section 333"'
+""")
+        once(path)
+        assert "drones, s333" in webhook.messages[0]["message"]
+        assert "matched: s333" in other.messages[0]["message"]
+    finally:
+        other.close()
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[_Inbox, int]]:
+    inbox = _Inbox()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def test_alert_by_email_through_a_local_smtp_server(
+        feed_server: FeedServer, write_config: Any, smtp: tuple[_Inbox, int]) -> None:
+    inbox, port = smtp
+    feed_server.publish("/w.xml", rss([Item("Largest drone attack on Odesa",
+                                            "https://n.example/odesa", "Largest drone attack.")]))
+    mailto = (f"mailto://127.0.0.1:{port}?from=nw@example.com&to=desk@example.com"
+              "&secure=no&smtp=127.0.0.1")
+    once(write_config([("w", feed_server.url("/w.xml"))], [("mail", mailto)], RULES))
+    [raw] = inbox.messages
+    mail = message_from_bytes(raw)
+    assert "Largest drone attack on Odesa" in mail["Subject"]
+    assert mail["To"] == "desk@example.com"
+    bodies = [p.get_payload(decode=True).decode() for p in mail.walk()
+              if p.get_content_maintype() == "text"]
+    assert any("https://n.example/odesa" in b for b in bodies)
