@@ -150,7 +150,8 @@ class Daemon:
         self.scheduler.add_job(self._spawn_poll, "date", run_date=when, args=[feed.name],
                                id=f"feed:{feed.name}", replace_existing=True)
 
-    def _spawn_poll(self, name: str) -> None:
+    # Scheduler jobs are coroutines so they run on the event loop, not in a thread.
+    async def _spawn_poll(self, name: str) -> None:
         self._spawn(self._poll(name))
 
     async def _poll(self, name: str) -> None:
@@ -167,7 +168,7 @@ class Daemon:
         if result.alerts:
             await self.pipeline.deliver()
 
-    def _spawn_delivery(self) -> None:
+    async def _spawn_delivery(self) -> None:
         self._spawn(self.pipeline.deliver())
 
     # -- reload and health -------------------------------------------------------
@@ -205,8 +206,11 @@ class Daemon:
                 os.getpid()):
             return
         # Pinged from the event loop itself: a wedged loop stops the pings.
-        self.scheduler.add_job(sd_notify, "interval", seconds=int(usec) / 2e6,
-                               args=["WATCHDOG=1"], id="watchdog")
+        self.scheduler.add_job(self._ping_watchdog, "interval", seconds=int(usec) / 2e6,
+                               id="watchdog")
+
+    async def _ping_watchdog(self) -> None:
+        sd_notify("WATCHDOG=1")
 
 
 def run(config_path: Path, config: Config) -> None:

@@ -102,7 +102,8 @@ class Pipeline:
                 alerts += self._queue(ids.get(m.article.key), m, started)
             self._record_success(feed, response, started)
             self.store.count_poll(feed.name, len(fresh))
-        log.info("feed=%s polled: %d entries, %d new, %d alerts", feed.name, len(articles),
+        log.log(logging.INFO if fresh else logging.DEBUG,
+                 "feed=%s polled: %d entries, %d new, %d alerts", feed.name, len(articles),
                  len(fresh), alerts)
         return PollResult(feed.name, 200, len(fresh), alerts)
 

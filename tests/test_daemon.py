@@ -1,0 +1,122 @@
+"""`newswatch run` as a real process: alerts, SIGHUP reloads, SIGTERM, restart."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from servers import FeedServer, Item, Webhook, rss
+
+pytestmark = pytest.mark.slow
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+class Daemon:
+    def __init__(self, config: Path) -> None:
+        self.log = config.parent / f"daemon-{time.monotonic_ns()}.log"
+        with self.log.open("w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "newswatch", "--config", str(config), "run"],
+                stdout=subprocess.DEVNULL, stderr=log)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=10)
+
+
+def config_text(feed_url: str, hook_url: str, rules: dict[str, str]) -> str:
+    text = (f'[newswatch]\ndatabase = "nw.db"\ninterval = "1s"\n\n'
+            f'[[feeds]]\nname = "wire"\nurl = "{feed_url}"\n\n'
+            f'[[targets]]\nname = "hook"\nurl = "{hook_url}"\n')
+    for name, query in rules.items():
+        text += f"\n[[rules]]\nname = \"{name}\"\nquery = '{query}'\n"
+    return text
+
+
+def test_daemon_alerts_reloads_stops_and_never_repeats(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    items = [Item("Largest drone attack on Kharkiv", "https://n.example/1")]
+    url = feed_server.publish("/wire.xml", rss(items))
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(url, webhook.apprise_url, {"drones": '"largest drone attack"'}))
+
+    daemon = Daemon(config)
+    try:
+        assert len(webhook.wait_for(1)) == 1, daemon.output()
+
+        # A second daemon on the same database is refused.
+        second = subprocess.run([sys.executable, "-m", "newswatch", "-c", str(config), "run"],
+                                capture_output=True, text=True, timeout=20)
+        assert second.returncode == 1
+        assert "in use by another newswatch process" in second.stderr
+
+        # A new item is picked up by the next poll.
+        items.append(Item("Largest drone attack on Lviv", "https://n.example/2"))
+        feed_server.publish("/wire.xml", rss(items))
+        assert len(webhook.wait_for(2)) == 2, daemon.output()
+
+        # SIGHUP: a new rule takes effect without a restart.
+        config.write_text(config_text(url, webhook.apprise_url, {
+            "drones": '"largest drone attack"', "s333": '"Section 333"'}))
+        daemon.proc.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: "reloaded: 1 feeds, 2 rules" in daemon.output())
+        items.append(Item("Section 333 aid approved", "https://n.example/3"))
+        feed_server.publish("/wire.xml", rss(items))
+        assert len(webhook.wait_for(3)) == 3, daemon.output()
+        assert "matched: s333" in webhook.messages[2]["message"]
+
+        # SIGHUP with a broken file: refused, the running config stays.
+        config.write_text(config_text(url, webhook.apprise_url, {"bad": "(unbalanced"}))
+        daemon.proc.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: "keeping the running configuration" in daemon.output())
+        assert 'rules[0] (name "bad").query: unbalanced parenthesis' in daemon.output()
+        items.append(Item("Section 333 review", "https://n.example/4"))
+        feed_server.publish("/wire.xml", rss(items))
+        assert len(webhook.wait_for(4)) == 4, daemon.output()
+        assert daemon.proc.poll() is None
+
+        # SIGTERM: a clean exit, well within 10 s.
+        started = time.monotonic()
+        assert daemon.stop() == 0
+        assert time.monotonic() - started < 10
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()
+
+    with sqlite3.connect(tmp_path / "nw.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT count(*) FROM alerts WHERE status = 'sent'").fetchone() == (4,)
+
+    # Restart: polls go on, nothing is sent twice.
+    config.write_text(config_text(url, webhook.apprise_url, {
+        "drones": '"largest drone attack"', "s333": '"Section 333"'}))
+    polls_before = feed_server.hits("/wire.xml")
+    daemon = Daemon(config)
+    try:
+        assert wait_until(lambda: feed_server.hits("/wire.xml") >= polls_before + 3)
+        assert len(webhook.messages) == 4
+        assert daemon.stop() == 0
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()
+    assert "Traceback" not in daemon.output()
