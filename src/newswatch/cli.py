@@ -164,7 +164,8 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(items, indent=2, ensure_ascii=False))
         return
     for f in items:
-        state = f["last_error"] or (f"HTTP {f['last_status']}" if f["last_status"] else "never polled")
+        status = f"HTTP {f['last_status']}" if f["last_status"] else "never polled"
+        state = f["last_error"] or status
         click.echo(f"{f['name']:<24} {state[:60]:<60} seen {f['articles_seen']:>6}  "
                    f"last {f['last_poll'] or '-':<20} next {f['next_poll'] or 'soon'}")
 

@@ -88,7 +88,8 @@ class _Checker:
     def unknown_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
         for key in table:
             if key not in allowed:
-                self.problem(f"{where}.{key}", f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+                expected = ", ".join(sorted(allowed))
+                self.problem(f"{where}.{key}", f"unknown key (expected one of: {expected})")
 
 
 def _string(value: object) -> str:
@@ -235,10 +236,9 @@ def load(path: Path | str) -> Config:
     for label, t in _tables(c, data, "feeds"):
         name = c.get(t, "name", label, _name, required=True)
         url = c.get(t, "url", label, _feed_url, required=True)
-        tags = c.get(t, "tags", label, _strings, ()) or ()
-        interval = c.get(t, "interval", label, _positive(parse_duration), settings.interval)
-        ok = name and url
-        feeds.append((label, Feed(name, url, tags, interval or settings.interval) if ok else None))
+        tags = c.get(t, "tags", label, _strings) or ()
+        interval = c.get(t, "interval", label, _positive(parse_duration)) or settings.interval
+        feeds.append((label, Feed(name, url, tags, interval) if name and url else None))
 
     targets: list[tuple[str, Target | None]] = []
     for label, t in _tables(c, data, "targets"):
@@ -251,7 +251,7 @@ def load(path: Path | str) -> Config:
     for label, t in _tables(c, data, "rules"):
         name = c.get(t, "name", label, _name, required=True)
         query = c.get(t, "query", label, _query, required=True)
-        notify = c.get(t, "notify", label, _strings, ()) or ()
+        notify: tuple[str, ...] = c.get(t, "notify", label, _strings) or ()
         for target in notify:
             if target not in target_names:
                 c.problem(f"{label}.notify", f"no target named {target!r}")

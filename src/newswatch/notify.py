@@ -51,7 +51,8 @@ logging.getLogger("apprise").addFilter(_scrub)
 def format_alert(alert: Outgoing) -> tuple[str, str]:
     """Title and Markdown body of the message for one article."""
     when = _when(alert.published)
-    lines = [alert.snippet, "", alert.url, f"{alert.feed}{when} · matched: {', '.join(alert.rules)}"]
+    rules = ", ".join(alert.rules)
+    lines = [alert.snippet, "", alert.url, f"{alert.feed}{when} · matched: {rules}"]
     if not alert.snippet:
         lines = lines[2:]
     return alert.title or alert.url, "\n".join(lines)

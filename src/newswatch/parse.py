@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import io
 import re
@@ -149,6 +150,6 @@ def _published(e: Any) -> datetime | None:
     if not parsed:
         return None
     try:
-        return datetime(*parsed[:6], tzinfo=UTC)
-    except (TypeError, ValueError):
+        return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+    except (TypeError, ValueError, OverflowError):
         return None

@@ -131,7 +131,7 @@ class Store:
 
     def _create_v1(self) -> None:
         db = self.db
-        db["feeds"].create({
+        db.table("feeds").create({
             "name": str, "url": str, "etag": str, "last_modified": str, "last_poll": str,
             "last_success": str, "last_status": int, "last_error": str, "error_count": int,
             "next_poll": str, "articles_seen": int, "polls": int,
@@ -139,22 +139,22 @@ class Store:
             defaults={"error_count": 0, "articles_seen": 0, "polls": 0})
         db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, feed TEXT NOT NULL, "
                    "first_seen TEXT NOT NULL) WITHOUT ROWID")
-        db["articles"].create({
+        db.table("articles").create({
             "id": int, "key": str, "feed": str, "url": str, "title": str, "summary": str,
             "content": str, "author": str, "published": str, "found": str,
         }, pk="id", not_null={"key", "feed", "found"})
-        db["articles"].create_index(["key"], unique=True)
-        db["articles"].create_index(["found"])
-        db["alerts"].create({
+        db.table("articles").create_index(["key"], unique=True)
+        db.table("articles").create_index(["found"])
+        db.table("alerts").create({
             "id": int, "article_id": int, "target": str, "rules": str, "snippet": str,
             "status": str, "created": str, "attempts": int, "next_attempt": str, "sent": str,
             "last_error": str,
         }, pk="id", not_null={"article_id", "target", "status", "created", "attempts"},
             defaults={"attempts": 0, "status": "pending"},
             foreign_keys=[("article_id", "articles", "id")])
-        db["alerts"].create_index(["article_id", "target"], unique=True)
-        db["alerts"].create_index(["status", "target", "id"])
-        db["alerts"].create_index(["created"])
+        db.table("alerts").create_index(["article_id", "target"], unique=True)
+        db.table("alerts").create_index(["status", "target", "id"])
+        db.table("alerts").create_index(["created"])
 
     # -- feeds ---------------------------------------------------------------
 
