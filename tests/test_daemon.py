@@ -120,3 +120,22 @@ def test_daemon_alerts_reloads_stops_and_never_repeats(
             daemon.proc.kill()
             daemon.proc.wait()
     assert "Traceback" not in daemon.output()
+
+
+def test_sigterm_abandons_a_hung_fetch_and_exits_within_ten_seconds(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    url = feed_server.publish("/hang.xml", rss([]), delay=30)
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(url, webhook.apprise_url, {"d": "drone"}).replace(
+        'interval = "1s"', 'interval = "1s"\ntimeout = "60s"'))
+    daemon = Daemon(config)
+    try:
+        assert wait_until(lambda: feed_server.hits("/hang.xml") == 1)
+        started = time.monotonic()
+        assert daemon.stop() == 0
+        assert time.monotonic() - started < 10
+        assert "abandoned 1 unfinished tasks" in daemon.output()
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()

@@ -211,3 +211,31 @@ def test_alert_by_email_through_a_local_smtp_server(
     bodies = [p.get_payload(decode=True).decode() for p in mail.walk()
               if p.get_content_maintype() == "text"]
     assert any("https://n.example/odesa" in b for b in bodies)
+
+
+def test_atom_and_rdf_files_served_over_http_alert(
+        feed_server: FeedServer, webhook: Webhook, write_config: Any) -> None:
+    feeds_dir = Path(__file__).parent / "feeds"
+    atom = feed_server.publish("/atom.xml", (feeds_dir / "atom.xml").read_bytes(),
+                               content_type="application/atom+xml", etag='"a1"')
+    rdf = feed_server.publish("/rdf.xml", (feeds_dir / "rdf.xml").read_bytes(),
+                              content_type="application/rdf+xml")
+    path = write_config([("atom", atom), ("rdf", rdf)], [("hook", webhook.apprise_url)],
+                        [("s333", '"Section 333"'), ("coalition", '"coalition of the willing"')],
+                        backfill="36500d")  # the files' dates are fixed; none is too old
+    once(path)
+    titles = sorted(m["title"] for m in webhook.messages)
+    assert titles == ["Coalition of the willing meets in Paris", "Section 333 funds approved"]
+
+
+def test_a_slow_feed_times_out_while_a_healthy_one_alerts(
+        setup: Any, webhook: Webhook, feed_server: FeedServer) -> None:
+    path = setup({"slow": [Item("Largest drone attack", "https://n.example/slow")],
+                  "fast": [Item("Largest drone attack again", "https://n.example/fast")]},
+                 extra='timeout = "1s"')
+    feed_server.routes["/slow.xml"].delay = 3
+    started = time.monotonic()
+    results = {r.feed: r for r in once(path)}
+    assert time.monotonic() - started < 3
+    assert results["slow"].error == "timed out after 1s"
+    assert [m["title"] for m in webhook.messages] == ["Largest drone attack again"]

@@ -30,7 +30,7 @@ from .pipeline import Pipeline, PollResult, Rules
 from .store import Store, now, parse_iso
 
 log = logging.getLogger(__name__)
-DRAIN_SECONDS = 8.0
+DRAIN_SECONDS = 6.0
 OUTBOX_EVERY = 15.0
 
 
