@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from newswatch.errors import QueryError
-from newswatch.rules import Document, Matcher, evaluate, parse, snippet
+from newswatch.rules import CompiledRule, Document, Matcher, evaluate, parse, snippet
 
 T = "title"
 S = "summary"
@@ -68,7 +68,7 @@ def test_query_table(query: str, fields: dict[str, str], expected: bool) -> None
     doc = Document.of(**fields)
     assert evaluate(parse(query), doc) is expected
     # The compiled matcher agrees with direct evaluation.
-    assert (Matcher([("r", parse(query))]).match(doc) == ["r"]) is expected
+    assert (Matcher([CompiledRule("r", parse(query))]).match(doc) == ["r"]) is expected
 
 
 ERRORS = [
@@ -97,8 +97,8 @@ def test_invalid_queries_name_the_problem_and_column(query: str, message: str,
 
 
 def test_matcher_finds_only_matching_rules_among_many() -> None:
-    rules = [(f"r{i}", parse(f'"word{i} drone" OR topic{i}')) for i in range(500)]
-    rules.append(("drone", parse("drone -exercise")))
+    rules = [CompiledRule(f"r{i}", parse(f'"word{i} drone" OR topic{i}')) for i in range(500)]
+    rules.append(CompiledRule("drone", parse("drone -exercise")))
     matcher = Matcher(rules)
     doc = Document.of(title="word7 drones over topic42", summary="no exercise here")
     assert matcher.match(doc) == ["r7", "r42"]

@@ -23,6 +23,7 @@ from . import plugins  # noqa: F401  (registers stdout://)
 from .errors import ConfigError, QueryError
 from .models import Config, Feed, Rule, Settings, Target
 from .rules import parse as parse_query
+from .rules.text import words
 
 T = TypeVar("T")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -34,10 +35,11 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 SECTION_KEYS = {
     "newswatch": {"database", "interval", "backfill", "concurrency", "per_host", "timeout",
-                  "max_body", "max_backoff"},
+                  "max_body", "max_backoff", "retention"},
     "feeds": {"name", "url", "tags", "interval"},
     "targets": {"name", "url"},
-    "rules": {"name", "query", "notify"},
+    "rules": {"name", "query", "notify", "feeds"},
+    "synonyms": set(),  # any key
 }
 
 
@@ -204,7 +206,38 @@ def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
         max_body=c.get(table, "max_body", w, parse_size, defaults.max_body) or 1,
         max_backoff=c.get(table, "max_backoff", w, _positive(parse_duration),
                           defaults.max_backoff) or 1,
+        retention=c.get(table, "retention", w, _positive(parse_duration),
+                        defaults.retention) or 1,
     )
+
+
+def _synonyms(c: _Checker, data: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
+    table = data.get("synonyms", {})
+    if not isinstance(table, dict):
+        c.problem("synonyms", "expected a [synonyms] table of word = [\"word\", ...]")
+        return ()
+    groups = []
+    for key, values in table.items():
+        members = c.get(table, key, "synonyms", _strings)
+        if members is None:
+            continue
+        bad = [m for m in (key, *members) if not words(m)]
+        if bad:
+            c.problem(f"synonyms.{key}", f"{bad[0]!r} has no letters or digits")
+            continue
+        groups.append((key, *members))
+    return tuple(groups)
+
+
+def _scope(c: _Checker, label: str, scope: tuple[str, ...], feeds: list[Feed]) -> None:
+    names = {f.name for f in feeds}
+    tags = {t for f in feeds for t in f.tags}
+    for entry in scope:
+        if entry.startswith("tag:"):
+            if entry[4:] not in tags:
+                c.problem(f"{label}.feeds", f"no feed has the tag {entry[4:]!r}")
+        elif entry not in names:
+            c.problem(f"{label}.feeds", f"no feed named {entry!r} (use \"tag:NAME\" for a tag)")
 
 
 def _unique(c: _Checker, items: list[tuple[str, Any]], what: str) -> None:
@@ -255,8 +288,11 @@ def load(path: Path | str) -> Config:
         for target in notify:
             if target not in target_names:
                 c.problem(f"{label}.notify", f"no target named {target!r}")
-        rules.append((label, Rule(name, query, notify) if name and query else None))
+        scope: tuple[str, ...] = c.get(t, "feeds", label, _strings) or ()
+        _scope(c, label, scope, [f for _, f in feeds if f])
+        rules.append((label, Rule(name, query, notify, scope) if name and query else None))
 
+    synonyms = _synonyms(c, data)
     _unique(c, feeds, "feed")
     _unique(c, targets, "target")
     _unique(c, rules, "rule")
@@ -270,6 +306,7 @@ def load(path: Path | str) -> Config:
         feeds=tuple(f for _, f in feeds if f),
         targets=tuple(t for _, t in targets if t),
         rules=tuple(r for _, r in rules if r),
+        synonyms=synonyms,
     )
 
 

@@ -26,6 +26,7 @@ class Rule:
     name: str
     query: str
     notify: tuple[str, ...] = ()  # target names; empty means every target
+    feeds: tuple[str, ...] = ()  # scope: feed names and "tag:NAME"; empty means every feed
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Settings:
     timeout: float = 30.0
     max_body: int = 10 * 1024 * 1024
     max_backoff: float = 6 * 3600.0
+    retention: float = 30 * 86400.0  # article text kept this long, for `newswatch match`
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,10 @@ class Config:
     feeds: tuple[Feed, ...]
     targets: tuple[Target, ...]
     rules: tuple[Rule, ...]
+    synonyms: tuple[tuple[str, ...], ...] = ()  # groups of interchangeable words/phrases
+
+    def feed(self, name: str) -> Feed | None:
+        return next((f for f in self.feeds if f.name == name), None)
 
     def targets_for(self, rule: Rule) -> tuple[str, ...]:
         if rule.notify:

@@ -19,7 +19,8 @@ from .fetch import Fetcher, Response
 from .models import Article, Config, Feed, Match
 from .notify import Notifier, format_alert
 from .parse import parse_feed
-from .rules import Document, Matcher, parse, snippet
+from .rules import Matcher, snippet
+from .rules.compile import compile_rules, document
 from .store import Outgoing, Store, iso, now, parse_iso, retry_delay
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,16 @@ class Rules:
     matcher: Matcher
     targets: dict[str, tuple[str, ...]]
 
+    tags: dict[str, tuple[str, ...]]  # feed name -> its tags, for scoped rules
+
     @classmethod
     def compile(cls, config: Config) -> Rules:
-        matcher = Matcher([(r.name, parse(r.query)) for r in config.rules])
-        return cls(matcher, {r.name: config.targets_for(r) for r in config.rules})
+        return cls(compile_rules(config), {r.name: config.targets_for(r) for r in config.rules},
+                   {f.name: f.tags for f in config.feeds})
 
     def match(self, article: Article) -> Match | None:
-        doc = Document.of(title=article.title, summary=article.summary, content=article.content)
-        names = self.matcher.match(doc)
+        doc = document(article)
+        names = self.matcher.match(doc, article.feed, self.tags.get(article.feed, ()))
         if not names:
             return None
         return Match(article, tuple(names), snippet(doc, self.matcher.nodes(names)))

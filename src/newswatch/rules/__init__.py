@@ -1,6 +1,8 @@
 """Watch rules: parse queries, compile them into one matcher, match articles."""
 
-from .matcher import Document, Matcher, evaluate, snippet
+from .matcher import CompiledRule, Document, Matcher, evaluate, snippet
 from .query import Node, parse
+from .synonyms import Synonyms
 
-__all__ = ["Document", "Matcher", "Node", "evaluate", "parse", "snippet"]
+__all__ = ["CompiledRule", "Document", "Matcher", "Node", "Synonyms", "evaluate", "parse",
+           "snippet"]

@@ -1,121 +1,267 @@
 """Every rule compiled into one matcher; articles analysed once.
 
-An article is analysed into fields (title, summary, content) of stemmed
-tokens with a position index. The matcher keeps an inverted index from each
-rule's trigger stems (see query.triggers) to the rule, so one pass over an
-article's distinct stems finds the few candidate rules; only those are
-evaluated in full. Pure: no I/O.
+An article becomes a Document: fields (title, summary, content, author,
+category) of words and stems. The Matcher keeps an inverted index from each
+rule's trigger (the stems, or word prefixes, of which at least one must occur
+for the rule to match; the rarest across the rule set are chosen) to the
+rule, so one pass over an article's distinct words finds the few candidate
+rules, and only those are evaluated in full. Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import logging
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from .query import And, Node, Not, Or, Phrase, Term, triggers
-from .text import Token, tokenize
+from .query import (
+    FIELDS, And, Near, Node, Not, Or, Phrase, Prefix, Regex, leaves)
+from .text import Token, analyse, tokenize
 
-FIELDS = ("title", "summary", "content")
+log = logging.getLogger(__name__)
+REGEX_TIMEOUT = 0.05  # seconds per field
+_PREFIX_KEY = "\0"  # marks a prefix trigger among stems
+Span = tuple[int, int]  # first and last token position, inclusive
 
 
-@dataclass
 class Field:
-    text: str
-    tokens: list[Token]
-    positions: dict[str, list[int]] = field(default_factory=dict)
+    __slots__ = ("name", "text", "words", "stems", "stemset", "__dict__")
 
-    @classmethod
-    def of(cls, text: str) -> Field:
-        tokens = tokenize(text)
-        positions: dict[str, list[int]] = defaultdict(list)
-        for i, token in enumerate(tokens):
-            positions[token.stem].append(i)
-        return cls(text, tokens, dict(positions))
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self.words, self.stems = analyse(text)
+        self.stemset = frozenset(self.stems)
+
+    @cached_property
+    def positions(self) -> dict[str, list[int]]:
+        found: defaultdict[str, list[int]] = defaultdict(list)
+        for i, s in enumerate(self.stems):
+            found[s].append(i)
+        return dict(found)
+
+    @cached_property
+    def wordset(self) -> frozenset[str]:
+        return frozenset(self.words)
+
+    @cached_property
+    def tokens(self) -> list[Token]:
+        return tokenize(self.text)
 
 
-@dataclass
 class Document:
-    fields: dict[str, Field]
+    def __init__(self, fields: dict[str, Field]) -> None:
+        self.fields = fields
+        self.stemset = frozenset().union(*(f.stemset for f in fields.values()))
 
     @classmethod
-    def of(cls, **texts: str) -> Document:
-        return cls({name: Field.of(texts.get(name, "") or "") for name in FIELDS})
+    def of(cls, title: str = "", summary: str = "", content: str = "", author: str = "",
+           category: str | Iterable[str] = "") -> Document:
+        if not isinstance(category, str):
+            category = " \n ".join(category)
+        texts = {"title": title, "summary": summary, "content": content, "author": author,
+                 "category": category}
+        return cls({name: Field(name, texts[name] or "") for name in FIELDS})
 
-    def stems(self) -> set[str]:
-        return {s for f in self.fields.values() for s in f.positions}
+    @cached_property
+    def wordset(self) -> frozenset[str]:
+        return frozenset().union(*(f.wordset for f in self.fields.values()))
 
 
-def phrase_starts(f: Field, stems: Sequence[str]) -> list[int]:
-    """Token positions in `f` where the stems occur consecutively."""
-    first = f.positions.get(stems[0], [])
-    rest = [set(f.positions.get(s, ())) for s in stems[1:]]
-    return [p for p in first if all(p + i + 1 in r for i, r in enumerate(rest))]
+class RegexTimeout(Exception):
+    "A rule's regex ran past its time limit"
+
+
+def phrase_starts(f: Field, slots: Sequence[frozenset[str]]) -> list[int]:
+    """Token positions in `f` where the slots match consecutively."""
+    if slots[0].isdisjoint(f.stemset):
+        return []
+    positions = f.positions
+    first = sorted(p for s in slots[0] for p in positions.get(s, ()))
+    stems, n = f.stems, len(f.stems)
+    return [p for p in first if p + len(slots) <= n
+            and all(stems[p + i] in slot for i, slot in enumerate(slots[1:], 1))]
+
+
+def spans(node: Node, f: Field) -> list[Span]:
+    """Where a word, phrase, prefix, OR-group or NEAR occurs in one field."""
+    if isinstance(node, Phrase):
+        if f.name not in node.fields:
+            return []
+        return [(p, p + len(node.slots) - 1) for p in phrase_starts(f, node.slots)]
+    if isinstance(node, Prefix):
+        if f.name not in node.fields:
+            return []
+        return [(i, i) for i, w in enumerate(f.words) if w.startswith(node.prefix)]
+    if isinstance(node, Or):
+        return sorted({s for c in node.children for s in spans(c, f)})
+    if isinstance(node, Near):
+        found = set()
+        for a in spans(node.left, f):
+            for b in spans(node.right, f):
+                gap = b[0] - a[1] - 1 if a[1] < b[0] else a[0] - b[1] - 1
+                if 0 <= gap <= node.distance:
+                    found.add((min(a[0], b[0]), max(a[1], b[1])))
+        return sorted(found)
+    return []
+
+
+def _regex_search(node: Regex, text: str) -> list[tuple[int, int]]:
+    try:
+        return [m.span() for m in node.compiled.finditer(text, timeout=REGEX_TIMEOUT)]
+    except TimeoutError:
+        raise RegexTimeout(node.pattern) from None
 
 
 def evaluate(node: Node, doc: Document) -> bool:
-    if isinstance(node, Term):
-        return any(node.stem in f.positions for f in doc.fields.values())
+    """Whether a node matches a document (the definition of the language)."""
     if isinstance(node, Phrase):
-        return any(phrase_starts(f, node.stems) for f in doc.fields.values())
+        if len(node.slots) == 1:
+            return any(not node.slots[0].isdisjoint(doc.fields[n].stemset) for n in node.fields)
+        return any(phrase_starts(doc.fields[n], node.slots) for n in node.fields)
+    if isinstance(node, Prefix):
+        return any(w.startswith(node.prefix) for n in node.fields for w in doc.fields[n].wordset)
+    if isinstance(node, Regex):
+        return any(_regex_search(node, doc.fields[n].text) for n in node.fields
+                   if doc.fields[n].text)
+    if isinstance(node, Near):
+        return any(spans(node, f) for f in doc.fields.values())
     if isinstance(node, Not):
         return not evaluate(node.child, doc)
     if isinstance(node, And):
-        return all(evaluate(child, doc) for child in node.children)
-    return any(evaluate(child, doc) for child in node.children)
+        return all(evaluate(c, doc) for c in node.children)
+    return any(evaluate(c, doc) for c in node.children)
 
 
-def positive_leaves(node: Node) -> Iterable[Term | Phrase]:
-    """The words and phrases whose presence helps a node match."""
-    if isinstance(node, Term | Phrase):
-        yield node
-    elif isinstance(node, And | Or):
-        for child in node.children:
-            yield from positive_leaves(child)
+@dataclass(frozen=True)
+class CompiledRule:
+    name: str
+    node: Node
+    feeds: frozenset[str] = frozenset()  # scope by feed name ...
+    tags: frozenset[str] = frozenset()  # ... or by feed tag; both empty: every feed
+
+    def applies_to(self, feed: str | None, tags: Iterable[str] = ()) -> bool:
+        if not (self.feeds or self.tags) or feed is None:
+            return True
+        return feed in self.feeds or not self.tags.isdisjoint(tags)
 
 
-def hits(nodes: Iterable[Node], f: Field) -> set[int]:
-    """Token positions in a field matched by the positive parts of nodes."""
-    found: set[int] = set()
-    for node in nodes:
-        for leaf in positive_leaves(node):
-            if isinstance(leaf, Term):
-                found.update(f.positions.get(leaf.stem, ()))
-            else:
-                for p in phrase_starts(f, leaf.stems):
-                    found.update(range(p, p + len(leaf.stems)))
-    return found
+def _keys(leaf: Phrase | Prefix) -> list[frozenset[str]]:
+    if isinstance(leaf, Prefix):
+        return [frozenset([_PREFIX_KEY + leaf.prefix])]
+    return list(leaf.slots)
+
+
+def triggers(node: Node, cost: Counter[str] | None = None) -> frozenset[str] | None:
+    """Keys of which at least one must occur for `node` to match; None: not indexable.
+
+    Keys are stems, or a prefix marked with a NUL. Where a node needs several
+    things (AND, NEAR, phrase), the cheapest by `cost` is chosen.
+    """
+    cost = cost if cost is not None else Counter()
+
+    def price(keys: frozenset[str]) -> int:
+        return sum(cost[k] + 1 for k in keys)
+
+    if isinstance(node, Phrase | Prefix):
+        return min(_keys(node), key=price)
+    if isinstance(node, Regex | Not):
+        return None
+    children = [node.left, node.right] if isinstance(node, Near) else list(node.children)
+    found = [triggers(c, cost) for c in children]
+    if isinstance(node, Or):
+        if any(t is None for t in found):
+            return None
+        return frozenset().union(*[t for t in found if t is not None])
+    options = [t for t in found if t is not None]
+    return min(options, key=price) if options else None
 
 
 class Matcher:
-    """All rules, compiled once; `match` returns the names of matching rules."""
+    """All rules, compiled once; `match` returns the names of the matching rules."""
 
-    def __init__(self, rules: Sequence[tuple[str, Node]]) -> None:
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
         self.rules = list(rules)
-        self.index: dict[str, list[int]] = defaultdict(list)
-        self.always: list[int] = []  # rules the index cannot find (none after parse())
-        for i, (_, node) in enumerate(self.rules):
-            stems = triggers(node)
-            if stems is None:
+        usage: Counter[str] = Counter()
+        for rule in self.rules:
+            for leaf in leaves(rule.node):
+                if not isinstance(leaf, Regex):
+                    usage.update(k for slot in _keys(leaf) for k in slot)
+        self.index: defaultdict[str, list[int]] = defaultdict(list)
+        self.prefixes: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
+        self.always: list[int] = []  # regex-only rules: evaluated for every article
+        for i, rule in enumerate(self.rules):
+            keys = triggers(rule.node, usage)
+            if keys is None:
                 self.always.append(i)
-            for s in stems or ():
-                self.index[s].append(i)
+                continue
+            for k in keys:
+                if k.startswith(_PREFIX_KEY):
+                    prefix = k[1:]
+                    self.prefixes[prefix[:3]].append((prefix, i))
+                else:
+                    self.index[k].append(i)
+        self.prefix_lengths = sorted({len(k) for k in self.prefixes})
+        self.by_name = {rule.name: rule for rule in self.rules}
 
     def __len__(self) -> int:
         return len(self.rules)
 
-    def candidates(self, doc: Document) -> list[int]:
+    def candidates(self, doc: Document) -> set[int]:
         found = set(self.always)
-        for s in doc.stems():
-            found.update(self.index.get(s, ()))
-        return sorted(found)
+        index = self.index
+        for s in doc.stemset:
+            hits = index.get(s)
+            if hits:
+                found.update(hits)
+        if self.prefixes:
+            for w in doc.wordset:
+                for n in self.prefix_lengths:
+                    for prefix, i in self.prefixes.get(w[:n], ()):
+                        if w.startswith(prefix):
+                            found.add(i)
+        return found
 
-    def match(self, doc: Document) -> list[str]:
-        return [self.rules[i][0] for i in self.candidates(doc) if evaluate(self.rules[i][1], doc)]
+    def match(self, doc: Document, feed: str | None = None,
+              tags: Iterable[str] = ()) -> list[str]:
+        """Names of the rules that match, in rule order; a feed limits scoped rules."""
+        tags = tuple(tags)
+        out = []
+        for i in sorted(self.candidates(doc)):
+            rule = self.rules[i]
+            if not rule.applies_to(feed, tags):
+                continue
+            try:
+                if evaluate(rule.node, doc):
+                    out.append(rule.name)
+            except RegexTimeout as e:
+                log.warning("rule=%s regex /%s/ ran past %gs on an article; skipped",
+                            rule.name, e, REGEX_TIMEOUT)
+        return out
 
     def nodes(self, names: Iterable[str]) -> list[Node]:
-        wanted = set(names)
-        return [node for name, node in self.rules if name in wanted]
+        return [self.by_name[n].node for n in names if n in self.by_name]
+
+
+def highlights(nodes: Iterable[Node], f: Field) -> set[int]:
+    """Token positions in a field matched by the positive parts of nodes."""
+    found: set[int] = set()
+    for node in nodes:
+        for leaf in leaves(node):
+            if isinstance(leaf, Regex):
+                if f.name in leaf.fields and f.text:
+                    try:
+                        chars = _regex_search(leaf, f.text)
+                    except RegexTimeout:
+                        continue
+                    found.update(i for i, t in enumerate(f.tokens)
+                                 if any(a < t.end and t.start < b for a, b in chars))
+                continue
+            for a, b in spans(leaf, f):
+                found.update(range(a, b + 1))
+    return found
 
 
 def snippet(doc: Document, nodes: Sequence[Node], width: int = 12) -> str:
@@ -126,7 +272,7 @@ def snippet(doc: Document, nodes: Sequence[Node], width: int = 12) -> str:
     """
     for name in ("summary", "content", "title"):
         f = doc.fields[name]
-        found = hits(nodes, f)
+        found = highlights(nodes, f)
         if found:
             return _window(f, found, min(found), width)
     for name in ("summary", "content"):
@@ -137,19 +283,27 @@ def snippet(doc: Document, nodes: Sequence[Node], width: int = 12) -> str:
 
 
 def _window(f: Field, found: set[int], first: int, width: int) -> str:
+    tokens = f.tokens
     lo = max(0, first - width)
-    hi = min(len(f.tokens) - 1, first + 2 * width)
-    out: list[str] = ["…" if lo > 0 else ""]
-    cursor = f.tokens[lo].start
+    hi = min(len(tokens) - 1, first + 2 * width)
+    # One segment per source word (folding can split one word into several tokens).
+    segments: list[tuple[int, int, bool]] = []
     for i in range(lo, hi + 1):
-        token = f.tokens[i]
-        if i in found and not (i - 1 in found and i > lo):
-            out.append(f.text[cursor : token.start] + "**")
-            cursor = token.start
-        if i in found and not (i + 1 in found and i < hi):
-            out.append(f.text[cursor : token.end] + "**")
-            cursor = token.end
-    out.append(f.text[cursor : f.tokens[hi].end])
-    if hi < len(f.tokens) - 1:
+        t, hit = tokens[i], i in found
+        if segments and segments[-1][0] == t.start:
+            segments[-1] = (t.start, t.end, segments[-1][2] or hit)
+        else:
+            segments.append((t.start, t.end, hit))
+    out = ["…" if lo > 0 else ""]
+    cursor = prev_end = segments[0][0]
+    bold = False
+    for start, end, hit in segments:
+        if hit != bold:
+            at = start if hit else prev_end
+            out.append(f.text[cursor:at] + "**")
+            cursor, bold = at, hit
+        prev_end = end
+    out.append(f.text[cursor:prev_end] + ("**" if bold else ""))
+    if hi < len(tokens) - 1:
         out.append("…")
     return " ".join("".join(out).split())

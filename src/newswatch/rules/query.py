@@ -2,33 +2,65 @@
 
     query    := or_expr
     or_expr  := and_expr ("OR" and_expr)*
-    and_expr := unary+                       (juxtaposition, or explicit AND)
-    unary    := ("NOT" | "-") unary | primary
-    primary  := "(" or_expr ")" | '"' phrase '"' | word
+    and_expr := unary+                          juxtaposition, or explicit AND
+    unary    := ("NOT" | "-") unary | near
+    near     := primary ("NEAR/" n primary)*    n words or fewer between, either order
+    primary  := [field ":"] ( "(" or_expr ")" | '"' phrase '"' | word | word "*" | "/" regex "/" )
+    field    := title | summary | content | author | category
 
-Words and phrases are normalised and stemmed like article text (see text.py).
-A bare word that normalises to several words ('drone-attack', "333's") is a
-phrase of them. OR, AND and NOT are operators only in upper case.
+Words and phrases are normalised and stemmed like article text (text.py); a
+bare word that normalises to several words ('drone-attack', "333's") is a
+phrase of them. `word*` is a prefix of the normalised, unstemmed word.
+`/regex/` is a case-insensitive Python regular expression searched in each
+field's plain text. Without a field, a leaf looks in title, summary and
+content. OR, AND, NOT and NEAR are operators only in upper case. A NEAR
+operand is a word, phrase, prefix, OR-group of those, or another NEAR.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field, replace
+
+import regex
 
 from ..errors import QueryError
-from .text import stem, words
+from .text import fold, stem, words
 
-
-@dataclass(frozen=True)
-class Term:
-    stem: str
-    word: str
+FIELDS = ("title", "summary", "content", "author", "category")
+DEFAULT_FIELDS = frozenset(("title", "summary", "content"))
+_FIELD_PREFIX = re.compile(r"([A-Za-z]+):(?=\S)")
+_NEAR = re.compile(r"NEAR/(\d+)$")
 
 
 @dataclass(frozen=True)
 class Phrase:
-    stems: tuple[str, ...]
+    """Consecutive words; each slot holds the stems that may stand there (synonyms)."""
+
+    slots: tuple[frozenset[str], ...]
     text: str
+    fields: frozenset[str] = DEFAULT_FIELDS
+
+
+@dataclass(frozen=True)
+class Prefix:
+    prefix: str  # normalised, unstemmed
+    text: str
+    fields: frozenset[str] = DEFAULT_FIELDS
+
+
+@dataclass(frozen=True)
+class Regex:
+    pattern: str
+    compiled: regex.Pattern[str] = field(compare=False, repr=False)
+    fields: frozenset[str] = DEFAULT_FIELDS
+
+
+@dataclass(frozen=True)
+class Near:
+    left: Node
+    right: Node
+    distance: int
 
 
 @dataclass(frozen=True)
@@ -46,17 +78,20 @@ class Not:
     child: Node
 
 
-Node = Term | Phrase | And | Or | Not
+Node = Phrase | Prefix | Regex | Near | And | Or | Not
+Leaf = Phrase | Prefix | Regex
+
+
+def term(word: str) -> Phrase:
+    """A one-word phrase (a convenience for tests and synonyms)."""
+    return Phrase((frozenset([stem(fold(word))]),), word)
 
 
 @dataclass(frozen=True)
 class _Lexeme:
-    kind: str  # "(", ")", "phrase", "word", "OR", "AND", "NOT"
+    kind: str  # ( ) phrase word prefix regex OR AND NOT NEAR field
     text: str
     column: int  # 1-based
-
-
-_SPECIAL = set('()"')
 
 
 def _lex(query: str) -> list[_Lexeme]:
@@ -69,24 +104,50 @@ def _lex(query: str) -> list[_Lexeme]:
         elif c in "()":
             out.append(_Lexeme(c, c, i + 1))
             i += 1
-        elif c == '"':
-            end = query.find('"', i + 1)
-            if end < 0:
-                raise QueryError("unterminated quote", i + 1)
-            out.append(_Lexeme("phrase", query[i + 1 : end], i + 1))
+        elif c in "\"/":
+            end = _closing(query, i)
+            kind = "phrase" if c == '"' else "regex"
+            out.append(_Lexeme(kind, query[i + 1 : end], i + 1))
             i = end + 1
         elif c == "-" and i + 1 < n and not query[i + 1].isspace() and query[i + 1] != ")":
             out.append(_Lexeme("NOT", c, i + 1))
             i += 1
+        elif m := _FIELD_PREFIX.match(query, i):
+            out.append(_Lexeme("field", m.group(1), i + 1))
+            i = m.end()
         else:
             j = i
-            while j < n and not query[j].isspace() and query[j] not in _SPECIAL:
+            while j < n and not query[j].isspace() and query[j] not in '()"':
                 j += 1
-            text = query[i:j]
-            kind = text if text in ("OR", "AND", "NOT") else "word"
-            out.append(_Lexeme(kind, text, i + 1))
+            out.append(_word_lexeme(query[i:j], i + 1))
             i = j
     return out
+
+
+def _closing(query: str, start: int) -> int:
+    quote = query[start]
+    i = start + 1
+    while i < len(query):
+        if query[i] == "\\" and quote == "/":
+            i += 2
+            continue
+        if query[i] == quote:
+            return i
+        i += 1
+    what = "quote" if quote == '"' else "regex (missing closing /)"
+    raise QueryError(f"unterminated {what}", start + 1)
+
+
+def _word_lexeme(text: str, column: int) -> _Lexeme:
+    if text in ("OR", "AND", "NOT"):
+        return _Lexeme(text, text, column)
+    if text.startswith("NEAR"):
+        if not (m := _NEAR.match(text)):
+            raise QueryError("NEAR needs a distance, as in NEAR/3", column)
+        return _Lexeme("NEAR", m.group(1), column)
+    if text.endswith("*") and len(text) > 1:
+        return _Lexeme("prefix", text[:-1], column)
+    return _Lexeme("word", text, column)
 
 
 class _Parser:
@@ -95,33 +156,34 @@ class _Parser:
         self.pos = 0
         self.end_column = len(query) + 1
 
-    def peek(self) -> _Lexeme | None:
-        return self.lexemes[self.pos] if self.pos < len(self.lexemes) else None
+    def peek(self, kinds: tuple[str, ...] | None = None) -> _Lexeme | None:
+        if self.pos >= len(self.lexemes):
+            return None
+        lexeme = self.lexemes[self.pos]
+        return lexeme if kinds is None or lexeme.kind in kinds else None
+
+    def at_end_of_operand(self) -> bool:
+        return self.peek() is None or self.peek((")", "OR", "AND", "NEAR")) is not None
 
     def take(self) -> _Lexeme:
         lexeme = self.lexemes[self.pos]
         self.pos += 1
         return lexeme
 
-    def column(self) -> int:
-        nxt = self.peek()
-        return nxt.column if nxt else self.end_column
-
     def parse(self) -> Node:
         if not self.lexemes:
             raise QueryError("empty query", 1)
         node = self.or_expr()
-        extra = self.peek()
-        if extra is not None:  # only a stray ')' can stop or_expr early
+        if (extra := self.peek()) is not None:  # only a stray ')' stops or_expr early
             raise QueryError("unbalanced parenthesis", extra.column)
         return node
 
     def or_expr(self) -> Node:
         children = [self.and_expr()]
-        while (nxt := self.peek()) is not None and nxt.kind == "OR":
+        while (op := self.peek(("OR",))) is not None:
             self.take()
-            if self.peek() is None or self.peek().kind in (")", "OR"):  # type: ignore[union-attr]
-                raise QueryError("OR without a right operand", nxt.column)
+            if self.peek() is None or self.peek((")", "OR")):
+                raise QueryError("OR without a right operand", op.column)
             children.append(self.and_expr())
         return children[0] if len(children) == 1 else Or(tuple(children))
 
@@ -130,73 +192,140 @@ class _Parser:
         while (nxt := self.peek()) is not None and nxt.kind not in (")", "OR"):
             if nxt.kind == "AND":
                 self.take()
-                if not children or self.peek() is None or self.peek().kind in (")", "OR"):  # type: ignore[union-attr]
+                if not children or self.peek() is None or self.peek((")", "OR")):
                     raise QueryError("AND needs an operand on each side", nxt.column)
                 continue
+            if nxt.kind == "NEAR":
+                raise QueryError("NEAR without a left operand", nxt.column)
             children.append(self.unary())
         if not children:
-            nxt = self.peek()
-            if nxt is not None and nxt.kind == "OR":
+            if (nxt := self.peek()) is not None and nxt.kind == "OR":
                 raise QueryError("OR without a left operand", nxt.column)
-            if nxt is not None and nxt.kind == ")":
+            if nxt is not None:
                 raise QueryError("empty group", nxt.column)
-            raise QueryError("missing operand", self.column())
+            raise QueryError("missing operand", self.end_column)
         return children[0] if len(children) == 1 else And(tuple(children))
 
     def unary(self) -> Node:
-        lexeme = self.take()
-        if lexeme.kind == "NOT":
-            nxt = self.peek()
-            if nxt is None or nxt.kind in (")", "OR", "AND"):
-                raise QueryError("NOT without an operand", lexeme.column)
+        if (op := self.peek(("NOT",))) is not None:
+            self.take()
+            if self.at_end_of_operand():
+                raise QueryError("NOT without an operand", op.column)
             return Not(self.unary())
+        return self.near()
+
+    def near(self) -> Node:
+        start = self.peek()
+        node = self.primary()
+        while (op := self.peek(("NEAR",))) is not None:
+            self.take()
+            if self.peek() is None or self.peek((")", "OR", "AND", "NEAR", "NOT")):
+                raise QueryError("NEAR without a right operand", op.column)
+            right_start = self.peek()
+            right = self.primary()
+            _check_near_operand(node, start)
+            _check_near_operand(right, right_start)
+            node = Near(node, right, int(op.text))
+        return node
+
+    def primary(self) -> Node:
+        lexeme = self.take()
+        if lexeme.kind == "field":
+            return self.fielded(lexeme)
         if lexeme.kind == "(":
-            if (nxt := self.peek()) is not None and nxt.kind == ")":
+            if (close := self.peek((")",))) is not None:
                 raise QueryError("empty group", lexeme.column)
             node = self.or_expr()
-            close = self.peek()
-            if close is None or close.kind != ")":
+            if (close := self.peek()) is None or close.kind != ")":
                 raise QueryError("unbalanced parenthesis", lexeme.column)
             self.take()
             return node
+        if lexeme.kind in ("OR", "AND", "NEAR", ")"):
+            raise QueryError(f"unexpected {lexeme.text!r}", lexeme.column)
         return _leaf(lexeme)
+
+    def fielded(self, lexeme: _Lexeme) -> Node:
+        name = lexeme.text.lower()
+        if name not in FIELDS:
+            raise QueryError(f"unknown field {lexeme.text!r} (fields: {', '.join(FIELDS)})",
+                             lexeme.column)
+        if self.peek() is None or self.peek((")", "OR", "AND", "NEAR", "NOT", "field")):
+            raise QueryError(f"field {name}: needs a word, phrase or group", lexeme.column)
+        return _restrict(self.primary(), frozenset([name]))
+
+
+def _check_near_operand(node: Node, lexeme: _Lexeme | None) -> None:
+    if not _spannable(node):
+        column = lexeme.column if lexeme else 1
+        raise QueryError("a NEAR operand must be a word, phrase, prefix or OR-group of those",
+                         column)
+
+
+def _spannable(node: Node) -> bool:
+    if isinstance(node, Phrase | Prefix | Near):
+        return True
+    if isinstance(node, Or):
+        return all(_spannable(c) for c in node.children)
+    return False
+
+
+def _restrict(node: Node, fields: frozenset[str]) -> Node:
+    """Apply a field qualifier to every leaf that does not name its own field."""
+    if isinstance(node, Phrase | Prefix | Regex):
+        return replace(node, fields=fields) if node.fields == DEFAULT_FIELDS else node
+    if isinstance(node, Near):
+        return Near(_restrict(node.left, fields), _restrict(node.right, fields), node.distance)
+    if isinstance(node, Not):
+        return Not(_restrict(node.child, fields))
+    children = tuple(_restrict(c, fields) for c in node.children)
+    return And(children) if isinstance(node, And) else Or(children)
 
 
 def _leaf(lexeme: _Lexeme) -> Node:
+    if lexeme.kind == "regex":
+        try:
+            compiled = regex.compile(lexeme.text, regex.IGNORECASE | regex.V0)
+        except regex.error as e:
+            raise QueryError(f"regex /{lexeme.text}/ does not compile: {e}", lexeme.column) from None
+        if compiled.search("") is not None:
+            raise QueryError(f"regex /{lexeme.text}/ matches empty text", lexeme.column)
+        return Regex(lexeme.text, compiled)
     found = words(lexeme.text)
     if not found:
-        what = "phrase" if lexeme.kind == "phrase" else "word"
+        what = {"phrase": "phrase", "prefix": "prefix"}.get(lexeme.kind, "word")
         raise QueryError(f"{what} {lexeme.text!r} has no letters or digits", lexeme.column)
-    if len(found) == 1:
-        return Term(stem(found[0]), found[0])
-    return Phrase(tuple(stem(w) for w in found), lexeme.text)
+    if lexeme.kind == "prefix":
+        if len(found) > 1:
+            raise QueryError(f"prefix {lexeme.text + '*'!r} must be a single word", lexeme.column)
+        return Prefix(found[0], lexeme.text + "*")
+    return Phrase(tuple(frozenset([stem(w)]) for w in found), lexeme.text)
 
 
 def parse(query: str) -> Node:
     """Parse a query, or raise QueryError naming the problem and its column."""
     node = _Parser(query).parse()
-    if triggers(node) is None:
+    if not required(node):
         raise QueryError("the query only excludes words: add a word that must occur", 1)
     return node
 
 
-def triggers(node: Node) -> frozenset[str] | None:
-    """Stems of which at least one must occur for `node` to match.
-
-    None means the node can match without any word occurring (a pure NOT),
-    so it cannot be found through the word index.
-    """
-    if isinstance(node, Term):
-        return frozenset([node.stem])
-    if isinstance(node, Phrase):
-        # Any stem of a phrase will do; the longest is usually the rarest.
-        return frozenset([max(node.stems, key=len)])
+def required(node: Node) -> bool:
+    """Whether something must occur in an article for the node to match."""
     if isinstance(node, Not):
-        return None
-    found = [triggers(child) for child in node.children]
+        return False
+    if isinstance(node, And):
+        return any(required(c) for c in node.children)
     if isinstance(node, Or):
-        if any(t is None for t in found):
-            return None
-        return frozenset().union(*[t for t in found if t is not None])
-    sets = [t for t in found if t is not None]
-    return min(sets, key=len) if sets else None
+        return all(required(c) for c in node.children)
+    return True
+
+
+def leaves(node: Node, positive: bool = True) -> list[Leaf]:
+    """The leaves under a node; with positive=True, not those under a NOT."""
+    if isinstance(node, Phrase | Prefix | Regex):
+        return [node]
+    if isinstance(node, Not):
+        return [] if positive else leaves(node.child, positive)
+    if isinstance(node, Near):
+        return leaves(node.left, positive) + leaves(node.right, positive)
+    return [leaf for c in node.children for leaf in leaves(c, positive)]

@@ -53,3 +53,33 @@ def tokenize(text: str) -> list[Token]:
         spans.extend((w, m.start(), m.end()) for w in WORD.findall(fold(m.group())))
     stems = _STEMMER.stemWords([w for w, _, _ in spans])
     return [Token(w, s, a, b) for (w, a, b), s in zip(spans, stems, strict=True)]
+
+
+_ANALYSED: dict[str, tuple[tuple[str, str], ...]] = {}
+_ANALYSED_MAX = 500_000
+
+
+def _analyse_word(raw: str) -> tuple[tuple[str, str], ...]:
+    parts = WORD.findall(fold(raw))
+    return tuple(zip(parts, _STEMMER.stemWords(parts), strict=True))
+
+
+def analyse(text: str) -> tuple[list[str], list[str]]:
+    """The words and stems of a text, in order, as tokenize() splits them.
+
+    The hot path of matching: each distinct source word is folded and stemmed
+    once per process and then looked up.
+    """
+    cache = _ANALYSED
+    out_words: list[str] = []
+    out_stems: list[str] = []
+    for raw in WORD.findall(text):
+        pairs = cache.get(raw)
+        if pairs is None:
+            if len(cache) >= _ANALYSED_MAX:
+                cache.clear()
+            pairs = cache[raw] = _analyse_word(raw)
+        for w, s in pairs:
+            out_words.append(w)
+            out_stems.append(s)
+    return out_words, out_stems
