@@ -170,6 +170,76 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
                    f"last {f['last_poll'] or '-':<20} next {f['next_poll'] or 'soon'}")
 
 
+@main.command()
+@click.argument("query", required=False)
+@click.option("--rule", "rule_name", metavar="NAME", help="Test a rule from the config instead.")
+@click.option("--since", default="7d", show_default=True, help="How far back: 90m, 7d, ...")
+@click.option("--feed", metavar="NAME", help="Only articles from this feed.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def match(ctx: click.Context, query: str | None, rule_name: str | None, since: str,
+          feed: str | None, limit: int, as_json: bool) -> None:
+    """Show which stored articles a QUERY (or --rule) would have caught.
+
+    Uses the config's synonyms; article text is kept for `retention` (30 days).
+    """
+    from datetime import timedelta
+
+    from .backtest import Hit, backtest
+    from .errors import QueryError
+    from .models import Rule
+    from .rules import Synonyms
+    from .rules.compile import compile_rule
+    from .store import now
+
+    config = _load(ctx)
+    if bool(query) == bool(rule_name):
+        raise click.UsageError("give a QUERY or --rule NAME (not both)")
+    rule = next((r for r in config.rules if r.name == rule_name), None)
+    if rule_name and rule is None:
+        raise click.ClickException(f"no rule named {rule_name!r} in {ctx.obj['config_path']}")
+    try:
+        compiled = compile_rule(rule or Rule("query", query or ""), Synonyms(config.synonyms))
+        window = config_module.parse_duration(since)
+    except QueryError as e:
+        click.echo(f"query: {e}\n    {query}\n    {' ' * (e.column - 1)}^", err=True)
+        ctx.exit(EXIT_INVALID_CONFIG)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--since") from None
+    store = _open_store(config)
+    hits: list[Hit] = []
+    scanned = 0
+    if store:
+        tags = {f.name: f.tags for f in config.feeds}
+        cutoff = now() - timedelta(seconds=window)
+        for n, hit in backtest(store, compiled, cutoff, feed, tags):
+            scanned = n
+            if hit and len(hits) < limit:
+                hits.append(hit)
+    if as_json:
+        click.echo(json.dumps([{
+            "title": h.article.title, "url": h.article.url, "feed": h.article.feed,
+            "published": h.article.published.isoformat() if h.article.published else None,
+            "snippet": h.snippet} for h in hits], indent=2, ensure_ascii=False))
+        return
+    for h in hits:
+        when = f"{h.article.published:%Y-%m-%d %H:%M}" if h.article.published else "undated"
+        click.echo(f"{when}  {h.article.feed}: {h.article.title}")
+        click.echo(f"    {h.article.url}")
+        if h.snippet:
+            click.echo("    " + "".join(click.style(t, bold=True) if bold else t
+                                        for t, bold in _segments(h.snippet)))
+    click.echo(f"{len(hits)} of {scanned} stored articles from the last {since} matched"
+               + (f" (showing {limit})" if len(hits) == limit else ""))
+
+
+def _segments(snippet: str) -> list[tuple[str, bool]]:
+    from .notify import highlighted
+
+    return highlighted(snippet)
+
+
 @main.command("test-notify")
 @click.argument("target", required=False)
 @click.pass_context

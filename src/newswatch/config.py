@@ -217,7 +217,7 @@ def _synonyms(c: _Checker, data: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
         c.problem("synonyms", "expected a [synonyms] table of word = [\"word\", ...]")
         return ()
     groups = []
-    for key, values in table.items():
+    for key in table:
         members = c.get(table, key, "synonyms", _strings)
         if members is None:
             continue

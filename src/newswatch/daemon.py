@@ -70,6 +70,7 @@ async def poll_all(config: Config) -> list[PollResult]:
     try:
         results = await asyncio.gather(*(pipeline.refresh(f) for f in config.feeds))
         await pipeline.deliver()
+        pipeline.prune()
         return list(results)
     finally:
         await close_pipeline(pipeline)
@@ -94,6 +95,8 @@ class Daemon:
                 self._schedule(feed)
             self.scheduler.add_job(self._spawn_delivery, "interval", seconds=OUTBOX_EVERY,
                                    id="outbox")
+            self.scheduler.add_job(self._prune, "interval", hours=1, id="prune",
+                                   next_run_time=now() + timedelta(minutes=1))
             self._start_watchdog()
             sd_notify("READY=1\nSTATUS=polling")
             log.info("newswatch running: %d feeds, %d rules, %d targets",
@@ -167,6 +170,9 @@ class Daemon:
             self._schedule(feed)
         if result.alerts:
             await self.pipeline.deliver()
+
+    async def _prune(self) -> None:
+        self.pipeline.prune()
 
     async def _spawn_delivery(self) -> None:
         self._spawn(self.pipeline.deliver())

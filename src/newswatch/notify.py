@@ -8,6 +8,7 @@ target URL before they reach the log.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 from collections.abc import Sequence
@@ -48,13 +49,35 @@ _scrub = _Scrub()
 logging.getLogger("apprise").addFilter(_scrub)
 
 
-def format_alert(alert: Outgoing) -> tuple[str, str]:
-    """Title and Markdown body of the message for one article."""
-    when = _when(alert.published)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def highlighted(snippet: str) -> list[tuple[str, bool]]:
+    """A stored snippet as (text, is_hit) segments: hits are between ** markers."""
+    return [(part, i % 2 == 1) for i, part in enumerate(snippet.split("**")) if part]
+
+
+def render(text: str, fmt: str, bold: bool = False) -> str:
+    """Article text made safe for a body format; feed text is never passed through raw."""
+    if fmt == "html":
+        text = html.escape(text)
+        return f"<b>{text}</b>" if bold else text
+    if fmt == "markdown":
+        text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+        return f"**{text}**" if bold else text
+    return text
+
+
+def format_alert(alert: Outgoing, fmt: str = "markdown") -> tuple[str, str]:
+    """Title and body of the message for one article, in a body format."""
+    snippet = "".join(render(t, fmt, hit) for t, hit in highlighted(alert.snippet))
     rules = ", ".join(alert.rules)
-    lines = [alert.snippet, "", alert.url, f"{alert.feed}{when} · matched: {rules}"]
-    if not alert.snippet:
-        lines = lines[2:]
+    footer = render(f"{alert.feed}{_when(alert.published)} · matched: {rules}", fmt)
+    if fmt == "html":
+        link = f'<a href="{html.escape(alert.url, quote=True)}">{html.escape(alert.url)}</a>'
+        parts = [f"<p>{snippet}</p>" if snippet else "", f"<p>{link}<br>{footer}</p>"]
+        return alert.title or alert.url, "".join(parts)
+    lines = [snippet, "", alert.url, footer] if snippet else [alert.url, footer]
     return alert.title or alert.url, "\n".join(lines)
 
 
@@ -68,30 +91,54 @@ def _when(published: str | None) -> str:
     return f" · {stamp:%Y-%m-%d %H:%M} UTC"
 
 
+def body_format(url: str) -> str:
+    """The richest body format a target renders: markdown, else html, else text."""
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    formats = getattr(plugin, "notify_format", None) or "text"
+    if not isinstance(formats, list | tuple):
+        formats = (formats,)
+    names = {str(getattr(f, "value", f)) for f in formats}
+    return next((f for f in ("markdown", "html") if f in names), "text")
+
+
 class Notifier:
     """Sends messages to named targets."""
 
     def __init__(self, targets: Sequence[Target]) -> None:
         self.targets = {t.name: t for t in targets}
+        self.formats: dict[str, str] = {}
         for t in targets:
             _scrub.secrets.update(secret_pieces(t.url))
 
     def names(self) -> list[str]:
         return list(self.targets)
 
-    def _send_blocking(self, name: str, title: str, body: str) -> bool:
+    def format_of(self, name: str) -> str:
+        if name not in self.formats:
+            self.formats[name] = body_format(self.targets[name].url)
+        return self.formats[name]
+
+    def _send_blocking(self, name: str, title: str, body: str, fmt: str) -> bool:
         ap = apprise.Apprise()
         if not ap.add(self.targets[name].url):
             return False
-        return bool(ap.notify(body=body, title=title, body_format=apprise.NotifyFormat.MARKDOWN))
+        return bool(ap.notify(body=body, title=title, body_format=apprise.NotifyFormat(fmt)))
 
-    async def send(self, name: str, title: str, body: str) -> None:
+    async def send_alert(self, alert: Outgoing) -> None:
+        """Format an alert for its target and send it."""
+        if alert.target not in self.targets:
+            raise NotifyError(f"no target named {alert.target!r} in the config")
+        fmt = self.format_of(alert.target)
+        title, body = format_alert(alert, fmt)
+        await self.send(alert.target, title, body, fmt)
+
+    async def send(self, name: str, title: str, body: str, fmt: str = "markdown") -> None:
         """Send one message; raise NotifyError unless the target accepted it."""
         if name not in self.targets:
             raise NotifyError(f"no target named {name!r} in the config")
         try:
             ok = await asyncio.wait_for(
-                asyncio.to_thread(self._send_blocking, name, title, body), SEND_TIMEOUT)
+                asyncio.to_thread(self._send_blocking, name, title, body, fmt), SEND_TIMEOUT)
         except TimeoutError:
             raise NotifyError(f"target {name!r} did not answer within {SEND_TIMEOUT:g}s") from None
         if not ok:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from .errors import FetchError, NotifyError, ParseError
 from .fetch import Fetcher, Response
 from .models import Article, Config, Feed, Match
-from .notify import Notifier, format_alert
+from .notify import Notifier
 from .parse import parse_feed
 from .rules import Matcher, snippet
 from .rules.compile import compile_rules, document
@@ -157,6 +157,12 @@ class Pipeline:
         log.warning("feed=%s poll failed (%d in a row): %s", feed.name, errors, e)
         return PollResult(feed.name, status, error=str(e))
 
+    def prune(self) -> None:
+        """Drop article text older than the retention period."""
+        cutoff = now() - timedelta(seconds=self.config.settings.retention)
+        if dropped := self.store.prune_text(cutoff):
+            log.info("dropped the text of %d articles older than the retention period", dropped)
+
     async def deliver(self) -> int:
         """Send every due pending alert; return how many were accepted."""
         async with self._delivering:
@@ -171,9 +177,8 @@ class Pipeline:
             due = parse_iso(alert.next_attempt)
             if due and due > now():
                 break  # keep this target's messages in order
-            title, body = format_alert(alert)
             try:
-                await self.notifier.send(target, title, body)
+                await self.notifier.send_alert(alert)
             except NotifyError as e:
                 retry_at = now() + retry_delay(alert.attempts + 1)
                 self.store.mark_failed_attempt(alert.id, str(e), retry_at)

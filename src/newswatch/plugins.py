@@ -10,7 +10,7 @@ import sys
 from apprise.decorators import notify
 
 
-@notify(on="stdout")  # type: ignore[untyped-decorator, no-untyped-call, unused-ignore]
+@notify(on="stdout", body_format="text")  # type: ignore[untyped-decorator, no-untyped-call, unused-ignore]
 def print_alert(body: str, title: str, notify_type: str, *args: object, **kwargs: object) -> bool:
     print(f"=== {title}\n{body}\n", file=sys.stdout, flush=True)
     return True

@@ -141,7 +141,7 @@ class Store:
                    "first_seen TEXT NOT NULL) WITHOUT ROWID")
         db.table("articles").create({
             "id": int, "key": str, "feed": str, "url": str, "title": str, "summary": str,
-            "content": str, "author": str, "published": str, "found": str,
+            "content": str, "author": str, "categories": str, "published": str, "found": str,
         }, pk="id", not_null={"key", "feed", "found"})
         db.table("articles").create_index(["key"], unique=True)
         db.table("articles").create_index(["found"])
@@ -210,12 +210,32 @@ class Store:
                                   [(k, a.feed, stamp) for k in a.identities()])
             cursor = self.conn.execute(
                 "INSERT OR IGNORE INTO articles (key, feed, url, title, summary, content, "
-                "author, published, found) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "author, categories, published, found) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (a.key, a.feed, a.url, a.title, a.summary, a.content, a.author,
+                 json.dumps(list(a.categories)) if a.categories else None,
                  iso(a.published), stamp))
             if cursor.rowcount:
                 ids[a.key] = int(cursor.lastrowid or 0)
         return ids
+
+    def stored_articles(self, since: datetime, feed: str | None = None) -> Iterator[Article]:
+        """Articles found since a time whose text is still kept, newest first."""
+        sql = ("SELECT key, feed, url, title, summary, content, author, categories, published "
+               "FROM articles WHERE found >= ?" + (" AND feed = ?" if feed else "") +
+               " ORDER BY found DESC, id DESC")
+        params = [iso(since), feed] if feed else [iso(since)]
+        for r in self.conn.execute(sql, params):
+            yield Article(feed=r[1], key=r[0], url=r[2] or "", title=r[3] or "",
+                          summary=r[4] or "", content=r[5] or "", author=r[6] or "",
+                          categories=tuple(json.loads(r[7])) if r[7] else (),
+                          published=parse_iso(r[8]))
+
+    def prune_text(self, before: datetime) -> int:
+        """Drop the text of articles found before a time; identities and alerts stay."""
+        cursor = self.conn.execute(
+            "UPDATE articles SET summary = NULL, content = NULL WHERE found < ? "
+            "AND (summary IS NOT NULL OR content IS NOT NULL)", [iso(before)])
+        return cursor.rowcount
 
     # -- alerts --------------------------------------------------------------
 

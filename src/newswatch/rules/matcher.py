@@ -13,11 +13,10 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
-from .query import (
-    FIELDS, And, Near, Node, Not, Or, Phrase, Prefix, Regex, leaves)
+from .query import FIELDS, And, Near, Node, Not, Or, Phrase, Prefix, Regex, leaves
 from .text import Token, analyse, tokenize
 
 log = logging.getLogger(__name__)

@@ -286,7 +286,8 @@ def _leaf(lexeme: _Lexeme) -> Node:
         try:
             compiled = regex.compile(lexeme.text, regex.IGNORECASE | regex.V0)
         except regex.error as e:
-            raise QueryError(f"regex /{lexeme.text}/ does not compile: {e}", lexeme.column) from None
+            message = f"regex /{lexeme.text}/ does not compile: {e}"
+            raise QueryError(message, lexeme.column) from None
         if compiled.search("") is not None:
             raise QueryError(f"regex /{lexeme.text}/ matches empty text", lexeme.column)
         return Regex(lexeme.text, compiled)
