@@ -46,6 +46,17 @@ BAD_CONFIGS = [
     ('[[feeds]]\nname = "f"\nurl = "https://a.example/"\n[[feeds]]\nname = "f"\n'
      'url = "https://b.example/"\n', "feeds[1] (name \"f\"): duplicate feed name 'f'"),
     ("[newswatch\n", "config.toml: not valid TOML"),
+    ('[[rules]]\nname = "x"\nquery = "headline:drone"\n',
+     "rules[0] (name \"x\").query: unknown field 'headline'"),
+    ('[[rules]]\nname = "x"\nquery = "drone NEAR/3"\n', "NEAR without a right operand at column 7"),
+    ('[[rules]]\nname = "x"\nquery = "/[a-/"\n', "regex /[a-/ does not compile"),
+    ('[[rules]]\nname = "x"\nquery = "drone ()"\n', "empty group at column 7"),
+    ('[[rules]]\nname = "x"\nquery = "drone"\nfeeds = ["nowhere"]\n',
+     "rules[0] (name \"x\").feeds: no feed named 'nowhere'"),
+    ('[[rules]]\nname = "x"\nquery = "drone"\nfeeds = ["tag:nope"]\n',
+     "no feed has the tag 'nope'"),
+    ('[synonyms]\nattack = 3\n', "synonyms.attack: expected a list of strings"),
+    ('[synonyms]\nattack = ["!!"]\n', "synonyms.attack: '!!' has no letters or digits"),
 ]
 
 
@@ -125,3 +136,48 @@ def test_test_notify_says_whether_each_target_accepted(write_config: Any,
     assert webhook.messages[0]["title"] == "newswatch test message"
     assert invoke(path, "test-notify", "hook").exit_code == 0
     assert invoke(path, "test-notify", "nope").exit_code == 1
+
+
+def test_match_backtests_a_query_and_a_rule_over_stored_articles(
+        feed_server: FeedServer, webhook: Webhook, tmp_path: Path) -> None:
+    items = [Item("Biggest drone assault on Kyiv", "https://n.example/1",
+                  "The record raid hit power plants."),
+             Item("Sanctions on banks", "https://n.example/2", "New sanctions announced."),
+             Item("Football results", "https://n.example/3", "A striker scored.")]
+    feed_server.publish("/w.xml", rss(items))
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[newswatch]
+database = "nw.db"
+[synonyms]
+largest = ["biggest", "record"]
+attack = ["assault", "raid", "strike"]
+[[feeds]]
+name = "w"
+url = "{feed_server.url('/w.xml')}"
+tags = ["world"]
+[[targets]]
+name = "hook"
+url = "{webhook.apprise_url}"
+[[rules]]
+name = "drones"
+query = 'largest NEAR/2 attack'
+feeds = ["tag:world"]
+""")
+    assert invoke(path, "once").exit_code == 0
+    assert len(webhook.messages) == 1
+
+    hits = json.loads(invoke(path, "match", "--rule", "drones", "--json").output)
+    assert [h["title"] for h in hits] == ["Biggest drone assault on Kyiv"]
+    assert "**record raid**" in hits[0]["snippet"] or "**Biggest" in hits[0]["snippet"]
+
+    hits = json.loads(invoke(path, "match", "sanction*", "--json").output)
+    assert [h["url"] for h in hits] == ["https://n.example/2"]
+    out = invoke(path, "match", "strike").output  # synonyms apply: strike ~ assault, raid
+    assert "Biggest drone assault" in out and "Football" not in out
+    assert "1 of 3 stored articles from the last 7d matched" in out
+    assert invoke(path, "match", "drone", "--feed", "other").output.startswith("0 of 0")
+
+    bad = invoke(path, "match", "drone (attack")
+    assert bad.exit_code == 2 and "unbalanced parenthesis at column 7" in bad.output
+    assert invoke(path, "match").exit_code == 2  # neither a query nor --rule

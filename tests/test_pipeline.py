@@ -208,9 +208,22 @@ def test_alert_by_email_through_a_local_smtp_server(
     mail = message_from_bytes(raw)
     assert "Largest drone attack on Odesa" in mail["Subject"]
     assert mail["To"] == "desk@example.com"
-    bodies = [p.get_payload(decode=True).decode() for p in mail.walk()
-              if p.get_content_maintype() == "text"]
-    assert any("https://n.example/odesa" in b for b in bodies)
+    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in mail.walk()
+             if p.get_content_maintype() == "text"}
+    assert "<b>Largest drone attack</b>" in parts["text/html"]
+    assert 'href="https://n.example/odesa"' in parts["text/html"]
+    assert "https://n.example/odesa" in parts["text/plain"]
+    assert "**" not in parts["text/plain"]
+
+
+def test_feed_text_cannot_inject_markup_into_messages(
+        feed_server: FeedServer, webhook: Webhook, write_config: Any) -> None:
+    item = Item("Largest drone attack", "https://n.example/x",
+                "Largest drone attack &lt;img src=x onerror=alert(1)&gt; *bold* [link](http://evil)")
+    feed_server.publish("/w.xml", rss([item]))
+    once(write_config([("w", feed_server.url("/w.xml"))], [("hook", webhook.apprise_url)], RULES))
+    body = webhook.messages[0]["message"]
+    assert "\\<img" in body and "\\*bold\\*" in body and "\\[link\\]" in body
 
 
 def test_atom_and_rdf_files_served_over_http_alert(

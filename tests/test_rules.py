@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pytest
 
 from newswatch.errors import QueryError
-from newswatch.rules import CompiledRule, Document, Matcher, evaluate, parse, snippet
+from newswatch.rules import CompiledRule, Document, Matcher, Synonyms, evaluate, parse, snippet
 
 T = "title"
 S = "summary"
@@ -58,17 +61,95 @@ CASES: list[tuple[str, dict[str, str], bool]] = [
     ('"drone attack"', {T: "Kyiv hit by drone", S: "attack overnight"}, False),
     ("drone attack", {T: "Kyiv hit by drone", S: "attack overnight"}, True),
     ('"drone attack"', {C: "after the drone attack"}, True),
-    # HTML is removed and entities decoded before matching (see test_parse)
     ("nuclear", {T: ""}, False),
+    # NEAR/n: same field, at most n words between, either order
+    ("largest NEAR/3 attack", {T: "largest ever overnight drone attack"}, True),  # 3 between
+    ("largest NEAR/3 attack", {T: "largest ever massive overnight drone attack"}, False),  # 4
+    ("largest NEAR/3 attack", {T: "attack was the largest"}, True),  # either order
+    ("largest NEAR/0 attack", {T: "largest attack"}, True),
+    ("largest NEAR/0 attack", {T: "largest drone attack"}, False),
+    ("largest NEAR/3 attack", {T: "the largest", S: "attack"}, False),  # not across fields
+    ("largest NEAR/3 (attack OR assault OR strike)", {T: "largest aerial strike"}, True),
+    ('"drone attack" NEAR/2 Kyiv', {T: "Kyiv hit by drone attack"}, True),
+    ('"drone attack" NEAR/1 Kyiv', {T: "Kyiv was hit by drone attack"}, False),
+    ("drone NEAR/2 drone", {T: "drone"}, False),  # two distinct occurrences needed
+    ("drone NEAR/2 drone", {T: "drone and drone"}, True),
+    ("largest NEAR/3 attack -exercise", {T: "largest attack", S: "an exercise"}, False),
+    ("sanction* NEAR/2 bank", {T: "banks sanctioned"}, True),
+    ("a NEAR/1 b NEAR/1 c", {T: "a b c"}, True),
+    ("a NEAR/1 b NEAR/1 c", {T: "a b x x x c"}, False),
+    # prefix: the normalised, unstemmed word
+    ("sanction*", {T: "New sanctions"}, True),
+    ("sanction*", {T: "Banks sanctioned"}, True),
+    ("sanction*", {T: "The sanctity of life"}, False),
+    ("sanction*", {T: "Sanction"}, True),
+    ("orb*", {T: "Orbán"}, True),  # accents removed before the prefix test
+    ("drone*", {T: "Drones"}, True),
+    ("attacke*", {T: "attacks"}, False),  # prefix is not stemmed: "attacks" lacks "attacke"
+    # fields
+    ("title:Putin", {T: "Putin speaks"}, True),
+    ("title:Putin", {S: "Putin speaks"}, False),
+    ('summary:"Section 333"', {S: "under Section 333"}, True),
+    ('summary:"Section 333"', {T: "Section 333"}, False),
+    ("content:(drone OR UAV)", {C: "a UAV was seen"}, True),
+    ("content:(drone OR UAV)", {T: "a UAV was seen"}, False),
+    ("author:Doe", {"author": "Jane Doe"}, True),
+    ("Doe", {"author": "Jane Doe"}, False),  # author and category only when named
+    ("category:Ukraine", {"category": ["World", "Ukraine"]}, True),
+    ("TITLE:putin", {T: "Putin"}, True),
+    ("title:(drone -exercise)", {T: "drone", S: "exercise"}, True),
+    ("title:drone NEAR/2 attack", {T: "drone attack"}, True),
+    ("drone title:exercise", {S: "drone", T: "exercise"}, True),
+    # regex: case-insensitive, on the plain text of each field
+    ("/sec(tion)?\\.? ?333/", {S: "Under SEC. 333 authority"}, True),
+    ("/sec(tion)?\\.? ?333/", {S: "Under SEC 334"}, False),
+    ("/\\bAT&T\\b/", {S: "AT&T outage"}, True),  # entities were decoded by the parser
+    ("title:/^breaking/", {T: "BREAKING: strike", S: "breaking"}, True),
+    ("title:/^breaking/", {T: "Not breaking", S: "breaking news"}, False),
+    ("drone /\\d{3,} drones/", {T: "810 drones launched"}, True),
+]
+
+SYNONYMS = {
+    "attack": ["assault", "strike", "raid"],
+    "largest": ["biggest", "record"],
+    "air attack": ["drone strike"],
+    "UAV": ["drone", "unmanned aerial vehicle"],
+}
+
+SYNONYM_CASES: list[tuple[str, dict[str, str], bool]] = [
+    ("attack", {T: "Overnight raids on Kyiv"}, True),
+    ("raid", {T: "Overnight attacks on Kyiv"}, True),  # groups work both ways
+    ('"largest drone attack"', {T: "biggest drone assault yet"}, True),
+    ('"largest drone attack"', {T: "record drone strike"}, True),
+    ('"largest drone attack"', {T: "largest drone"}, False),
+    ("largest", {T: "a recorded message"}, True),  # synonyms are stemmed: record = recorded
+    ('"largest air attack"', {T: "the largest drone strike"}, True),  # multi-word synonym
+    ('"air attack"', {T: "a drone strike"}, True),
+    ('"drone strike"', {T: "an air raid"}, False),  # a swapped-in phrase is not widened again
+    ("UAV", {T: "unmanned aerial vehicles spotted"}, True),
+    ("largest NEAR/2 attack", {T: "biggest ever raid"}, True),
+    ("attack*", {T: "raids"}, False),  # prefixes are not widened
+    ("-assault drone", {T: "drone attack"}, False),  # exclusions are widened too
 ]
 
 
-@pytest.mark.parametrize(("query", "fields", "expected"), CASES)
-def test_query_table(query: str, fields: dict[str, str], expected: bool) -> None:
+def check(query: str, fields: dict[str, Any], expected: bool,
+          synonyms: Synonyms | None = None) -> None:
     doc = Document.of(**fields)
-    assert evaluate(parse(query), doc) is expected
+    node = (synonyms or Synonyms()).expand(parse(query))
+    assert evaluate(node, doc) is expected
     # The compiled matcher agrees with direct evaluation.
-    assert (Matcher([CompiledRule("r", parse(query))]).match(doc) == ["r"]) is expected
+    assert (Matcher([CompiledRule("r", node)]).match(doc) == ["r"]) is expected
+
+
+@pytest.mark.parametrize(("query", "fields", "expected"), CASES)
+def test_query_table(query: str, fields: dict[str, Any], expected: bool) -> None:
+    check(query, fields, expected)
+
+
+@pytest.mark.parametrize(("query", "fields", "expected"), SYNONYM_CASES)
+def test_synonym_table(query: str, fields: dict[str, Any], expected: bool) -> None:
+    check(query, fields, expected, Synonyms.from_table(SYNONYMS))
 
 
 ERRORS = [
@@ -84,6 +165,18 @@ ERRORS = [
     ("", "empty query", 1),
     ("drone AND", "AND needs an operand", 7),
     ('"!!"', "has no letters or digits", 1),
+    ("drone NEAR/3", "NEAR without a right operand", 7),
+    ("drone NEAR/3 )", "NEAR without a right operand", 7),
+    ("NEAR/3 drone", "NEAR without a left operand", 1),
+    ("drone NEAR attack", "NEAR needs a distance", 7),
+    ("(a b) NEAR/2 c", "a NEAR operand must be", 1),
+    ("a NEAR/2 -b", "NEAR without a right operand", 3),
+    ("headline:drone", "unknown field 'headline'", 1),
+    ("title:)", "field title: needs", 1),
+    ("/[unclosed/", "does not compile", 1),
+    ("/a*/", "matches empty text", 1),
+    ("/abc", "unterminated regex", 1),
+    ("drone-att*", "must be a single word", 1),
 ]
 
 
@@ -94,6 +187,28 @@ def test_invalid_queries_name_the_problem_and_column(query: str, message: str,
         parse(query)
     assert message in e.value.message
     assert e.value.column == column
+
+
+def test_regex_that_runs_away_is_skipped_and_reported(caplog: pytest.LogCaptureFixture) -> None:
+    matcher = Matcher([CompiledRule("slow", parse("/(a|aa)+$/")),
+                       CompiledRule("fine", parse("drone"))])
+    doc = Document.of(title="drone", summary="a" * 5000 + "b")
+    started = time.monotonic()
+    assert matcher.match(doc) == ["fine"]
+    assert time.monotonic() - started < 2
+    assert "rule=slow regex" in caplog.text
+
+
+def test_rules_scoped_to_feeds_and_tags() -> None:
+    matcher = Matcher([
+        CompiledRule("any", parse("drone")),
+        CompiledRule("by-name", parse("drone"), feeds=frozenset(["kyiv"])),
+        CompiledRule("by-tag", parse("drone"), tags=frozenset(["defense"])),
+    ])
+    doc = Document.of(title="drone")
+    assert matcher.match(doc, "kyiv", ["ukraine"]) == ["any", "by-name"]
+    assert matcher.match(doc, "dn", ["defense", "world"]) == ["any", "by-tag"]
+    assert matcher.match(doc, "bbc", ["world"]) == ["any"]
 
 
 def test_matcher_finds_only_matching_rules_among_many() -> None:
@@ -113,3 +228,15 @@ def test_snippet_shows_words_around_the_match_with_hits_marked() -> None:
     assert "**largest drone attack**" in out
     assert out.startswith("…") and out.endswith("…")
     assert "energy grid" not in out  # only the words around the hit
+
+
+@pytest.mark.parametrize(("query", "text", "expected"), [
+    ("largest NEAR/3 attack", "the largest overnight attack",
+     "the **largest** overnight **attack**"),
+    ("sanction*", "new sanctions and sanctity", "new **sanctions** and sanctity"),
+    ("/\\d+ drones/", "some 810 drones fell", "some **810 drones** fell"),
+    ("drone -exercise", "drone but no exercise", "**drone** but no exercise"),
+    ("Orban", "Viktor Orbán's visit", "Viktor **Orbán**'s visit"),
+])
+def test_snippet_highlights_what_matched(query: str, text: str, expected: str) -> None:
+    assert snippet(Document.of(summary=text), [parse(query)]) == expected
