@@ -11,18 +11,20 @@ rules, and only those are evaluated in full. Pure: no I/O.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from .query import FIELDS, And, Near, Node, Not, Or, Phrase, Prefix, Regex, leaves
+from .query import DEFAULT_FIELDS, FIELDS, And, Near, Node, Not, Or, Phrase, Prefix, Regex, leaves
 from .text import Token, analyse, tokenize
 
 log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds per field
 _PREFIX_KEY = "\0"  # marks a prefix trigger among stems
 Span = tuple[int, int]  # first and last token position, inclusive
+_EMPTY: frozenset[str] = frozenset()
 
 
 class Field:
@@ -31,8 +33,11 @@ class Field:
     def __init__(self, name: str, text: str) -> None:
         self.name = name
         self.text = text
-        self.words, self.stems = analyse(text)
-        self.stemset = frozenset(self.stems)
+        if text:
+            self.words, self.stems = analyse(text)
+            self.stemset = frozenset(self.stems)
+        else:
+            self.words, self.stems, self.stemset = [], [], _EMPTY
 
     @cached_property
     def positions(self) -> dict[str, list[int]]:
@@ -46,6 +51,20 @@ class Field:
         return frozenset(self.words)
 
     @cached_property
+    def bigrams(self) -> frozenset[str]:
+        stems = self.stems
+        return frozenset([a + " " + b for a, b in zip(stems, stems[1:])])  # noqa: B905
+
+    @cached_property
+    def sorted_words(self) -> list[str]:
+        return sorted(set(self.words))
+
+    def has_prefix(self, prefix: str) -> bool:
+        words = self.sorted_words
+        i = bisect_left(words, prefix)
+        return i < len(words) and words[i].startswith(prefix)
+
+    @cached_property
     def tokens(self) -> list[Token]:
         return tokenize(self.text)
 
@@ -53,7 +72,11 @@ class Field:
 class Document:
     def __init__(self, fields: dict[str, Field]) -> None:
         self.fields = fields
-        self.stemset = frozenset().union(*(f.stemset for f in fields.values()))
+        self.stemset = frozenset().union(*[f.stemset for f in fields.values() if f.stems])
+        extra = fields["author"].stems or fields["category"].stems
+        # The stems of title, summary and content: what a leaf without a field sees.
+        self.default_stems = self.stemset if not extra else frozenset().union(
+            *[fields[n].stemset for n in DEFAULT_FIELDS])
 
     @classmethod
     def of(cls, title: str = "", summary: str = "", content: str = "", author: str = "",
@@ -68,6 +91,21 @@ class Document:
     def wordset(self) -> frozenset[str]:
         return frozenset().union(*(f.wordset for f in self.fields.values()))
 
+    @cached_property
+    def default_words(self) -> list[str]:
+        """The distinct words of title, summary and content, sorted (for prefixes)."""
+        return sorted({w for n in DEFAULT_FIELDS for w in self.fields[n].words})
+
+    def has_prefix(self, prefix: str) -> bool:
+        words = self.default_words
+        i = bisect_left(words, prefix)
+        return i < len(words) and words[i].startswith(prefix)
+
+    @cached_property
+    def bigrams(self) -> frozenset[str]:
+        """Every pair of adjacent stems in any field, as 'a b'."""
+        return frozenset().union(*[f.bigrams for f in self.fields.values() if f.stems])
+
 
 class RegexTimeout(Exception):
     "A rule's regex ran past its time limit"
@@ -77,6 +115,10 @@ def phrase_starts(f: Field, slots: Sequence[frozenset[str]]) -> list[int]:
     """Token positions in `f` where the slots match consecutively."""
     if slots[0].isdisjoint(f.stemset):
         return []
+    if len(slots) == 2 and len(slots[0]) == 1 and len(slots[1]) == 1:
+        a, b = next(iter(slots[0])), next(iter(slots[1]))
+        if a + " " + b not in f.bigrams:
+            return []
     positions = f.positions
     first = sorted(p for s in slots[0] for p in positions.get(s, ()))
     stems, n = f.stems, len(f.stems)
@@ -118,10 +160,12 @@ def evaluate(node: Node, doc: Document) -> bool:
     """Whether a node matches a document (the definition of the language)."""
     if isinstance(node, Phrase):
         if len(node.slots) == 1:
+            if node.fields is DEFAULT_FIELDS:
+                return not node.slots[0].isdisjoint(doc.default_stems)
             return any(not node.slots[0].isdisjoint(doc.fields[n].stemset) for n in node.fields)
         return any(phrase_starts(doc.fields[n], node.slots) for n in node.fields)
     if isinstance(node, Prefix):
-        return any(w.startswith(node.prefix) for n in node.fields for w in doc.fields[n].wordset)
+        return any(doc.fields[n].has_prefix(node.prefix) for n in node.fields)
     if isinstance(node, Regex):
         return any(_regex_search(node, doc.fields[n].text) for n in node.fields
                    if doc.fields[n].text)
@@ -132,6 +176,59 @@ def evaluate(node: Node, doc: Document) -> bool:
     if isinstance(node, And):
         return all(evaluate(c, doc) for c in node.children)
     return any(evaluate(c, doc) for c in node.children)
+
+
+Test = Callable[[Document], bool]
+
+
+def compile_node(node: Node) -> Test:
+    """A node as a function of a document, equal to evaluate() but faster."""
+    if isinstance(node, Phrase) and len(node.slots) == 1:
+        disjoint = node.slots[0].isdisjoint
+        if node.fields is DEFAULT_FIELDS:
+            return lambda d: not disjoint(d.default_stems)
+        names = tuple(node.fields)
+        return lambda d: any(not disjoint(d.fields[n].stemset) for n in names)
+    if isinstance(node, Prefix) and node.fields is DEFAULT_FIELDS:
+        prefix = node.prefix
+        return lambda d: d.has_prefix(prefix)
+    if isinstance(node, Not):
+        inner = compile_node(node.child)
+        return lambda d: not inner(d)
+    if isinstance(node, And | Or):
+        # Cheap, selective tests first; exclusions and regexes last.
+        children = sorted(node.children, key=_test_cost)
+        tests = tuple(compile_node(c) for c in children)
+        if isinstance(node, And):
+            if len(tests) == 2:
+                a, b = tests
+                return lambda d: a(d) and b(d)
+            if len(tests) == 3:
+                a, b, c = tests
+                return lambda d: a(d) and b(d) and c(d)
+            return lambda d: all(t(d) for t in tests)
+        if len(tests) == 2:
+            a, b = tests
+            return lambda d: a(d) or b(d)
+        if len(tests) == 3:
+            a, b, c = tests
+            return lambda d: a(d) or b(d) or c(d)
+        return lambda d: any(t(d) for t in tests)
+    return lambda d: evaluate(node, d)
+
+
+def _test_cost(node: Node) -> int:
+    if isinstance(node, Phrase):
+        return len(node.slots)
+    if isinstance(node, Prefix):
+        return 3
+    if isinstance(node, Regex):
+        return 100
+    if isinstance(node, Not):
+        return 10 + _test_cost(node.child)
+    if isinstance(node, Near):
+        return 20
+    return 5 + sum(_test_cost(c) for c in node.children)
 
 
 @dataclass(frozen=True)
@@ -151,6 +248,45 @@ def _keys(leaf: Phrase | Prefix) -> list[frozenset[str]]:
     if isinstance(leaf, Prefix):
         return [frozenset([_PREFIX_KEY + leaf.prefix])]
     return list(leaf.slots)
+
+
+def pair_requirements(node: Node, limit: int = 16) -> list[frozenset[str]]:
+    """Adjacent-stem pairs ('a b') a document must contain for `node` to match."""
+    if isinstance(node, Phrase):
+        out = []
+        for left, right in zip(node.slots, node.slots[1:]):  # noqa: B905
+            if len(left) * len(right) <= limit:
+                out.append(frozenset(a + " " + b for a in left for b in right))
+        return out
+    if isinstance(node, And):
+        return [r for c in node.children for r in pair_requirements(c, limit)]
+    if isinstance(node, Near):
+        return pair_requirements(node.left, limit) + pair_requirements(node.right, limit)
+    if isinstance(node, Or):
+        # One of the children must match: the union of one requirement of each.
+        found = [pair_requirements(c, limit) for c in node.children]
+        if all(found):
+            return [frozenset().union(*[min(f, key=len) for f in found])]
+    return []
+
+
+def requirements(node: Node) -> list[frozenset[str]]:
+    """Stem sets each of which must meet an article's stems for `node` to match.
+
+    A cheap test run before full evaluation; prefixes and regexes add none.
+    """
+    if isinstance(node, Phrase):
+        return list(node.slots)
+    if isinstance(node, And):
+        return [r for c in node.children for r in requirements(c)]
+    if isinstance(node, Near):
+        return requirements(node.left) + requirements(node.right)
+    if isinstance(node, Or):
+        found = [triggers(c) for c in node.children]
+        if any(t is None or any(k.startswith(_PREFIX_KEY) for k in t) for t in found):
+            return []
+        return [frozenset().union(*[t for t in found if t is not None])]
+    return []
 
 
 def triggers(node: Node, cost: Counter[str] | None = None) -> frozenset[str] | None:
@@ -181,18 +317,36 @@ def triggers(node: Node, cost: Counter[str] | None = None) -> frozenset[str] | N
 class Matcher:
     """All rules, compiled once; `match` returns the names of the matching rules."""
 
-    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+    def __init__(self, rules: Sequence[CompiledRule], learn_after: int = 1000) -> None:
         self.rules = list(rules)
-        usage: Counter[str] = Counter()
+        self.usage: Counter[str] = Counter()  # how many rules use each key
         for rule in self.rules:
             for leaf in leaves(rule.node):
                 if not isinstance(leaf, Regex):
-                    usage.update(k for slot in _keys(leaf) for k in slot)
+                    self.usage.update(k for slot in _keys(leaf) for k in slot)
+        self.by_name = {rule.name: rule for rule in self.rules}
+        self.tests = [compile_node(r.node) for r in self.rules]
+        self.needs = [set(requirements(r.node)) for r in self.rules]
+        self.requires_pairs = [tuple(set(pair_requirements(r.node))) for r in self.rules]
+        # Triggers are first chosen by how few rules share them; after
+        # `learn_after` articles, again by how rarely they occur in articles.
+        self.learn_after = learn_after
+        self.learned = 0
+        self.stem_df: Counter[str] = Counter()
+        self.word_df: Counter[str] = Counter()
+        self._index(self.usage)
+
+    def _index(self, cost: Counter[str]) -> None:
         self.index: defaultdict[str, list[int]] = defaultdict(list)
         self.prefixes: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
         self.always: list[int] = []  # regex-only rules: evaluated for every article
+        self.requires: list[tuple[frozenset[str], ...]] = []
         for i, rule in enumerate(self.rules):
-            keys = triggers(rule.node, usage)
+            keys = triggers(rule.node, cost)
+            # The trigger is known to be present in a candidate; test the rest,
+            # the rarest first.
+            needs = self.needs[i] - {keys}
+            self.requires.append(tuple(sorted(needs, key=lambda n: sum(cost[k] for k in n))))
             if keys is None:
                 self.always.append(i)
                 continue
@@ -203,42 +357,87 @@ class Matcher:
                 else:
                     self.index[k].append(i)
         self.prefix_lengths = sorted({len(k) for k in self.prefixes})
-        self.by_name = {rule.name: rule for rule in self.rules}
+        self._by_word: dict[str, tuple[int, ...]] = {}  # word -> rules it is a trigger of
+
+    def _learn(self, doc: Document) -> None:
+        self.stem_df.update(doc.stemset)
+        self.word_df.update(doc.wordset)
+        self.learned += 1
+        if self.learned == self.learn_after:
+            self._index(self._text_cost())
+
+    def _text_cost(self) -> Counter[str]:
+        words = sorted(self.word_df)
+        cost: Counter[str] = Counter()
+        for key, rules in self.usage.items():
+            if key.startswith(_PREFIX_KEY):
+                prefix = key[1:]
+                i = bisect_left(words, prefix)
+                df = 0
+                while i < len(words) and words[i].startswith(prefix):
+                    df += self.word_df[words[i]]
+                    i += 1
+            else:
+                df = self.stem_df[key]
+            cost[key] = df * 8 + rules
+        return cost
 
     def __len__(self) -> int:
         return len(self.rules)
 
+    def _rules_of_word(self, word: str, stem: str) -> tuple[int, ...]:
+        hits = list(self.index.get(stem, ()))
+        for n in self.prefix_lengths:
+            hits.extend(i for prefix, i in self.prefixes.get(word[:n], ())
+                        if word.startswith(prefix))
+        if len(self._by_word) >= 500_000:
+            self._by_word.clear()
+        found = self._by_word[word] = tuple(hits)
+        return found
+
     def candidates(self, doc: Document) -> set[int]:
+        """Rules one of whose triggers occurs in the document."""
         found = set(self.always)
-        index = self.index
-        for s in doc.stemset:
-            hits = index.get(s)
-            if hits:
-                found.update(hits)
-        if self.prefixes:
-            for w in doc.wordset:
-                for n in self.prefix_lengths:
-                    for prefix, i in self.prefixes.get(w[:n], ()):
-                        if w.startswith(prefix):
-                            found.add(i)
+        by_word = self._by_word
+        for f in doc.fields.values():
+            for word, stem in zip(f.words, f.stems):  # noqa: B905 (same length)
+                hits = by_word.get(word)
+                if hits is None:
+                    hits = self._rules_of_word(word, stem)
+                if hits:
+                    found.update(hits)
         return found
 
     def match(self, doc: Document, feed: str | None = None,
               tags: Iterable[str] = ()) -> list[str]:
         """Names of the rules that match, in rule order; a feed limits scoped rules."""
+        if self.learned < self.learn_after:
+            self._learn(doc)
         tags = tuple(tags)
-        out = []
-        for i in sorted(self.candidates(doc)):
-            rule = self.rules[i]
-            if not rule.applies_to(feed, tags):
-                continue
-            try:
-                if evaluate(rule.node, doc):
-                    out.append(rule.name)
-            except RegexTimeout as e:
-                log.warning("rule=%s regex /%s/ ran past %gs on an article; skipped",
-                            rule.name, e, REGEX_TIMEOUT)
-        return out
+        stems = doc.stemset
+        requires, requires_pairs, tests = self.requires, self.requires_pairs, self.tests
+        found = []
+        for i in self.candidates(doc):
+            # Cheap tests first: every required stem, and every required pair of
+            # adjacent stems (of a phrase), occurs somewhere in the document.
+            for need in requires[i]:
+                if need.isdisjoint(stems):
+                    break
+            else:
+                if requires_pairs[i]:
+                    pairs = doc.bigrams
+                    if any(need.isdisjoint(pairs) for need in requires_pairs[i]):
+                        continue
+                rule = self.rules[i]
+                if not rule.applies_to(feed, tags):
+                    continue
+                try:
+                    if tests[i](doc):
+                        found.append(i)
+                except RegexTimeout as e:
+                    log.warning("rule=%s regex /%s/ ran past %gs on an article; skipped",
+                                rule.name, e, REGEX_TIMEOUT)
+        return [self.rules[i].name for i in sorted(found)]
 
     def nodes(self, names: Iterable[str]) -> list[Node]:
         return [self.by_name[n].node for n in names if n in self.by_name]

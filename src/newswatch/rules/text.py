@@ -55,13 +55,18 @@ def tokenize(text: str) -> list[Token]:
     return [Token(w, s, a, b) for (w, a, b), s in zip(spans, stems, strict=True)]
 
 
-_ANALYSED: dict[str, tuple[tuple[str, str], ...]] = {}
+_SIMPLE: dict[str, tuple[str, str]] = {}  # source word -> (word, stem), when it folds to one
 _ANALYSED_MAX = 500_000
 
 
-def _analyse_word(raw: str) -> tuple[tuple[str, str], ...]:
+def _learn(raw: str) -> tuple[tuple[str, str], ...]:
     parts = WORD.findall(fold(raw))
-    return tuple(zip(parts, _STEMMER.stemWords(parts), strict=True))
+    pairs = tuple(zip(parts, _STEMMER.stemWords(parts), strict=True))
+    if len(pairs) == 1:
+        if len(_SIMPLE) >= _ANALYSED_MAX:
+            _SIMPLE.clear()
+        _SIMPLE[raw] = pairs[0]
+    return pairs
 
 
 def analyse(text: str) -> tuple[list[str], list[str]]:
@@ -70,16 +75,10 @@ def analyse(text: str) -> tuple[list[str], list[str]]:
     The hot path of matching: each distinct source word is folded and stemmed
     once per process and then looked up.
     """
-    cache = _ANALYSED
-    out_words: list[str] = []
-    out_stems: list[str] = []
-    for raw in WORD.findall(text):
-        pairs = cache.get(raw)
-        if pairs is None:
-            if len(cache) >= _ANALYSED_MAX:
-                cache.clear()
-            pairs = cache[raw] = _analyse_word(raw)
-        for w, s in pairs:
-            out_words.append(w)
-            out_stems.append(s)
-    return out_words, out_stems
+    raws = WORD.findall(text)
+    simple = _SIMPLE
+    try:
+        pairs = [simple[r] for r in raws]
+    except KeyError:
+        pairs = [p for r in raws for p in ((simple[r],) if r in simple else _learn(r))]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
