@@ -89,7 +89,8 @@ def rules(corpus: Corpus, n: int) -> list[str]:
     return [corpus.rule() for _ in range(n)]
 
 
-def articles(corpus: Corpus, n: int, phrases: list[str], share: float = 0.02) -> list[dict[str, str]]:
+def articles(corpus: Corpus, n: int, phrases: list[str],
+             share: float = 0.02) -> list[dict[str, str]]:
     """n articles; `share` of them carry one of `phrases` (words a rule looks for)."""
     out = []
     for _ in range(n):
