@@ -181,3 +181,31 @@ feeds = ["tag:world"]
     bad = invoke(path, "match", "drone (attack")
     assert bad.exit_code == 2 and "unbalanced parenthesis at column 7" in bad.output
     assert invoke(path, "match").exit_code == 2  # neither a query nor --rule
+
+
+BUNDLED = Path(__file__).parent.parent / "config.toml"
+
+
+@pytest.mark.parametrize(("feed", "title", "rules"), [
+    ("kyiv-independent", "Russia launches its largest-ever drone attack on Ukraine",
+     {"largest-drone-attack"}),
+    # synonyms: heaviest ~ largest, Shahed ~ drone, barrage ~ attack
+    ("ukrinform", "Heaviest Shahed barrage of the war hits Lviv", {"largest-drone-attack"}),
+    ("ukrinform", "The largest city saw a drone; an attack followed", set()),
+    ("bbc-world", "Record drone assault: Russia's biggest UAV strike", {"largest-drone-attack"}),
+    ("defense-news", "Pentagon notifies Congress of Sec. 333 package", {"section-333"}),
+    ("meduza-en", "Pentagon notifies Congress of Section 333 package", set()),  # out of scope
+    ("guardian-world", "Coalition of the willing plans postwar force", {"reassurance-force"}),
+    ("aljazeera", "IAEA: Zaporizhzhia nuclear plant lost power again", {"zaporizhzhia-nuclear"}),
+    ("npr-world", "War games: a nuclear plant exercise near Zaporizhzhia", set()),
+])
+def test_bundled_config_is_valid_and_its_rules_catch_their_stories(
+        feed: str, title: str, rules: set[str]) -> None:
+    from newswatch.config import load
+    from newswatch.models import Article
+    from newswatch.pipeline import Rules
+
+    assert invoke(BUNDLED, "check").exit_code == 0
+    compiled = Rules.compile(load(BUNDLED))
+    match = compiled.match(Article(feed=feed, key="k", url="https://x.example/", title=title))
+    assert set(match.rules if match else ()) == rules
