@@ -35,7 +35,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 SECTION_KEYS = {
     "newswatch": {"database", "interval", "backfill", "concurrency", "per_host", "timeout",
-                  "max_body", "max_backoff", "retention"},
+                  "max_body", "max_backoff", "retention", "max_hint", "give_up"},
     "feeds": {"name", "url", "tags", "interval"},
     "targets": {"name", "url"},
     "rules": {"name", "query", "notify", "feeds"},
@@ -208,6 +208,8 @@ def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
                           defaults.max_backoff) or 1,
         retention=c.get(table, "retention", w, _positive(parse_duration),
                         defaults.retention) or 1,
+        max_hint=c.get(table, "max_hint", w, parse_duration, defaults.max_hint) or 0.0,
+        give_up=c.get(table, "give_up", w, _positive(parse_duration), defaults.give_up) or 1,
     )
 
 

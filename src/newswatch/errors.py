@@ -38,8 +38,10 @@ class QueryError(NewswatchError):
 class FetchError(NewswatchError):
     "A feed could not be fetched"
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None,
+                 retry_after: float | None = None) -> None:
         self.status = status
+        self.retry_after = retry_after  # seconds the server asked us to wait
         super().__init__(message)
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import re
 import time
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -25,6 +27,8 @@ from .models import Settings
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"newswatch/{__version__} (news alert daemon; +https://pypi.org/project/newswatch/)"
+MAX_RETRY_AFTER = 24 * 3600.0  # a server cannot silence a feed for longer than a day
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.I)
 ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
           "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
 MAX_REDIRECTS = 5
@@ -40,6 +44,7 @@ class Response:
     last_modified: str | None = None
     moved_to: str | None = None  # set when every redirect was permanent (301/308)
     retry_after: float | None = None
+    fresh_for: float | None = None  # seconds, from Cache-Control max-age or Expires
 
     @property
     def not_modified(self) -> bool:
@@ -47,17 +52,67 @@ class Response:
 
 
 def retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date)."""
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), capped."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return min(float(value), MAX_RETRY_AFTER)
+    seconds = _seconds_until(value, now)
+    return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+
+
+def _seconds_until(http_date: str, now: float | None = None) -> float | None:
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def fresh_for(headers: httpx.Headers, now: float | None = None) -> float | None:
+    """How long a response says it stays fresh: Cache-Control max-age, else Expires."""
+    if m := _MAX_AGE.search(headers.get("Cache-Control", "")):
+        return float(m.group(1))
+    expires = headers.get("Expires")
+    return _seconds_until(expires, now) if expires else None
+
+
+class _Decoder:
+    """Decompresses a body while never holding more than `cap` bytes of output."""
+
+    def __init__(self, encoding: str, cap: int) -> None:
+        self.encoding = encoding.strip().lower()
+        if self.encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            raise FetchError(f"unsupported Content-Encoding {encoding!r}")
+        # 47: zlib or gzip, detected from the header.
+        self.zlib = zlib.decompressobj(47) if self.encoding not in ("", "identity") else None
+        self.cap = cap
+        self.size = 0
+        self.started = False
+
+    def feed(self, data: bytes) -> bytes:
+        out = data if self.zlib is None else self._inflate(data)
+        self.size += len(out)
+        if self.size > self.cap:
+            raise FetchError(f"body too large (over {self.cap} bytes)")
+        return out
+
+    def _inflate(self, data: bytes) -> bytes:
+        assert self.zlib is not None
+        try:
+            out = self.zlib.decompress(data, self.cap - self.size + 1)
+        except zlib.error:
+            if self.started or self.encoding != "deflate":
+                raise FetchError("the body could not be decompressed") from None
+            self.zlib = zlib.decompressobj(-15)  # raw deflate, as some servers send
+            out = self.zlib.decompress(data, self.cap - self.size + 1)
+        self.started = True
+        if self.zlib.unconsumed_tail:  # output reached the cap with input left over
+            raise FetchError(f"body too large (over {self.cap} bytes)")
+        return out
 
 
 def public_url(url: str) -> str:
@@ -75,7 +130,8 @@ class Fetcher:
         self.settings = settings
         self.client = httpx.AsyncClient(
             transport=transport,
-            headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+            headers={"User-Agent": USER_AGENT, "Accept": ACCEPT,
+                     "Accept-Encoding": "gzip, deflate"},
             # A small pool: httpx's per-request CPU grows with its size.
             limits=httpx.Limits(max_connections=settings.concurrency,
                                 max_keepalive_connections=settings.concurrency),
@@ -108,6 +164,8 @@ class Fetcher:
             except httpx.TooManyRedirects:
                 raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})") from None
             except httpx.ConnectError as e:
+                if "Name or service not known" in str(e) or "nodename nor servname" in str(e):
+                    raise FetchError(f"DNS lookup failed for {host}") from None
                 raise FetchError(f"connection failed: {_reason(e)}") from None
             except httpx.DecodingError:
                 raise FetchError("the body could not be decompressed") from None
@@ -121,27 +179,28 @@ class Fetcher:
                 moved = str(r.url)
             wait = retry_after(r.headers.get("Retry-After"))
             if r.status_code == 304:
-                return Response(304, str(r.url), moved_to=moved, retry_after=wait)
+                return Response(304, str(r.url), moved_to=moved, retry_after=wait,
+                                fresh_for=fresh_for(r.headers))
             if r.status_code != 200:
-                raise FetchError(f"HTTP {r.status_code} {r.reason_phrase}".strip(), r.status_code)
+                raise FetchError(f"HTTP {r.status_code} {r.reason_phrase}".strip(), r.status_code,
+                                 retry_after=wait)
             body = await self._read(r)
             return Response(
                 200, str(r.url), body, dict(r.headers.items()),
                 etag=r.headers.get("ETag"), last_modified=r.headers.get("Last-Modified"),
-                moved_to=moved, retry_after=wait)
+                moved_to=moved, retry_after=wait, fresh_for=fresh_for(r.headers))
 
     async def _read(self, r: httpx.Response) -> bytes:
         cap = self.settings.max_body
         declared = r.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > cap:
+        encoding = r.headers.get("Content-Encoding", "")
+        if declared.isdigit() and int(declared) > cap and not encoding:
             raise FetchError(f"body too large ({int(declared)} bytes; the limit is {cap})")
+        decoder = _Decoder(encoding, cap)
         chunks: list[bytes] = []
-        size = 0
-        async for chunk in r.aiter_bytes():  # decompressed: caps gzip bombs too
-            size += len(chunk)
-            if size > cap:
-                raise FetchError(f"body too large (over {cap} bytes)")
-            chunks.append(chunk)
+        # Raw bytes, decompressed here with a bound: a gzip bomb stops at the cap.
+        async for chunk in r.aiter_raw():
+            chunks.append(decoder.feed(chunk))
         return b"".join(chunks)
 
 

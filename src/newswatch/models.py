@@ -40,6 +40,8 @@ class Settings:
     max_body: int = 10 * 1024 * 1024
     max_backoff: float = 6 * 3600.0
     retention: float = 30 * 86400.0  # article text kept this long, for `newswatch match`
+    max_hint: float = 3600.0  # a feed's ttl / max-age / Expires may lengthen its interval to this
+    give_up: float = 86400.0  # an alert still unsent after this long is marked failed
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,17 @@ that fails waits with a growing delay and holds back only its own alerts.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .errors import FetchError, NotifyError, ParseError
-from .fetch import Fetcher, Response
+from .fetch import Fetcher, Response, public_url
 from .models import Article, Config, Feed, Match
 from .notify import Notifier
-from .parse import parse_feed
+from .parse import ParsedFeed, parse_feed
 from .rules import Matcher, snippet
 from .rules.compile import compile_rules, document
 from .store import Outgoing, Store, iso, now, parse_iso, retry_delay
@@ -72,26 +73,35 @@ class Pipeline:
     async def refresh(self, feed: Feed) -> PollResult:
         """Poll one feed; never raises for a feed's own failure."""
         state = self.store.feed_state(feed.name)
-        same_url = state.url == feed.url
+        same_url = state.url == feed.url  # the config's URL changed: start afresh
+        if same_url and state.disabled:
+            return PollResult(feed.name, error=f"disabled: {state.disabled}")
         started = now()
+        moved = state.fetch_url if same_url else None
         try:
             response = await self.fetcher.fetch(
-                feed.url, state.etag if same_url else None,
+                moved or feed.url,
+                state.etag if same_url else None,
                 state.last_modified if same_url else None)
-            if response.not_modified:
+            digest = hashlib.sha256(response.body).hexdigest() if response.body else None
+            if response.not_modified or (same_url and digest == state.body_hash):
                 return self._record_unchanged(feed, response, started)
             parsed = await asyncio.to_thread(parse_feed, feed.name, response.body,
                                              response.headers)
         except (FetchError, ParseError) as e:
-            return self._record_failure(feed, state.error_count, e, started)
+            return self._record_failure(feed, state.error_count if same_url else 0, e, started,
+                                        reset=not same_url)
         if parsed.warning:
             log.info("feed=%s %s", feed.name, parsed.warning)
         # No await from here to the commit: two feeds carrying the same story
         # cannot both see it as new.
-        return self._store_articles(feed, response, parsed.articles, not state.polled, started)
+        return self._store_articles(feed, response, parsed, not state.polled, started, digest,
+                                    response.moved_to or moved)
 
-    def _store_articles(self, feed: Feed, response: Response, articles: list[Article],
-                        first_poll: bool, started: datetime) -> PollResult:
+    def _store_articles(self, feed: Feed, response: Response, parsed: ParsedFeed,
+                        first_poll: bool, started: datetime, digest: str | None,
+                        fetch_url: str | None) -> PollResult:
+        articles = parsed.articles
         fresh = self.store.unseen(articles)
         alertable = fresh
         if first_poll:
@@ -103,11 +113,11 @@ class Pipeline:
             ids = self.store.add_articles(fresh, started)
             for m in matches:
                 alerts += self._queue(ids.get(m.article.key), m, started)
-            self._record_success(feed, response, started)
+            self._record_success(feed, response, started, parsed.ttl, digest, fetch_url)
             self.store.count_poll(feed.name, len(fresh))
         log.log(logging.INFO if fresh else logging.DEBUG,
-                 "feed=%s polled: %d entries, %d new, %d alerts", feed.name, len(articles),
-                 len(fresh), alerts)
+                "feed=%s polled: %d entries, %d new, %d alerts", feed.name, len(articles),
+                len(fresh), alerts)
         return PollResult(feed.name, 200, len(fresh), alerts)
 
     def _queue(self, article_id: int | None, m: Match, when: datetime) -> int:
@@ -123,38 +133,59 @@ class Pipeline:
                  m.article.title[:120])
         return len(by_target)
 
-    def _next_poll(self, feed: Feed, started: datetime, wait: float | None = None) -> str | None:
-        delay = max(feed.interval, wait or 0.0) * random.uniform(0.95, 1.0)
+    def _next_poll(self, feed: Feed, started: datetime, wait: float | None = None,
+                   hints: tuple[float | None, ...] = ()) -> str | None:
+        """The feed's interval, lengthened by its own hints (ttl, max-age) up to a bound,
+        and never sooner than a Retry-After; with a little jitter."""
+        hinted = max((h for h in hints if h), default=0.0)
+        interval = max(feed.interval, min(hinted, self.config.settings.max_hint))
+        delay = max(interval * random.uniform(0.95, 1.0), wait or 0.0)
         return iso(started + timedelta(seconds=delay))
 
-    def _record_success(self, feed: Feed, response: Response, started: datetime) -> None:
-        self.store.update_feed(
-            feed.name, url=feed.url, etag=response.etag, last_modified=response.last_modified,
-            last_poll=iso(started), last_success=iso(started), last_status=response.status,
-            last_error=None, error_count=0,
-            next_poll=self._next_poll(feed, started, response.retry_after))
+    def _record_success(self, feed: Feed, response: Response, started: datetime,
+                        ttl: float | None, digest: str | None, fetch_url: str | None) -> None:
         if response.moved_to:
-            log.warning("feed=%s moved permanently; update its url in the config", feed.name)
+            log.warning("feed=%s moved permanently to %s; polling it there (update the config)",
+                        feed.name, public_url(response.moved_to))
+        self.store.update_feed(
+            feed.name, url=feed.url, fetch_url=fetch_url, etag=response.etag,
+            last_modified=response.last_modified, last_poll=iso(started),
+            last_success=iso(started), last_status=response.status, last_error=None,
+            error_count=0, body_hash=digest, disabled=None,
+            next_poll=self._next_poll(feed, started, response.retry_after,
+                                      (ttl, response.fresh_for)))
 
     def _record_unchanged(self, feed: Feed, response: Response, started: datetime) -> PollResult:
         self.store.update_feed(
-            feed.name, last_poll=iso(started), last_success=iso(started), last_status=304,
-            last_error=None, error_count=0,
-            next_poll=self._next_poll(feed, started, response.retry_after))
+            feed.name, url=feed.url, last_poll=iso(started), last_success=iso(started),
+            last_status=response.status, last_error=None, error_count=0,
+            next_poll=self._next_poll(feed, started, response.retry_after, (response.fresh_for,)))
         self.store.count_poll(feed.name, 0)
         log.debug("feed=%s not modified", feed.name)
-        return PollResult(feed.name, 304)
+        return PollResult(feed.name, response.status)
 
-    def _record_failure(self, feed: Feed, errors: int, e: Exception,
-                        started: datetime) -> PollResult:
+    def _record_failure(self, feed: Feed, errors: int, e: Exception, started: datetime,
+                        reset: bool = False) -> PollResult:
         errors += 1
-        backoff = min(feed.interval * 2 ** min(errors - 1, 16), self.config.settings.max_backoff)
+        settings = self.config.settings
+        backoff = min(feed.interval * 2 ** min(errors - 1, 16), settings.max_backoff)
+        wait = max(backoff, feed.interval)
         status = e.status if isinstance(e, FetchError) else None
+        if isinstance(e, FetchError) and e.retry_after:
+            wait = max(wait, e.retry_after)
+        fields: dict[str, object] = {"url": feed.url}
+        if status == 410:
+            fields["disabled"] = str(e)
+            log.error("feed=%s is gone (%s): polling stopped until its url changes",
+                      feed.name, e)
+        else:
+            log.warning("feed=%s poll failed (%d in a row): %s; next try in %s", feed.name,
+                        errors, e, _human(wait))
+        if reset:  # a new URL in the config: the old one's state no longer applies
+            fields.update(etag=None, last_modified=None, body_hash=None, fetch_url=None)
         self.store.update_feed(
-            feed.name, url=feed.url, last_poll=iso(started), last_status=status,
-            last_error=str(e), error_count=errors,
-            next_poll=iso(started + timedelta(seconds=max(backoff, feed.interval))))
-        log.warning("feed=%s poll failed (%d in a row): %s", feed.name, errors, e)
+            feed.name, last_poll=iso(started), last_status=status, last_error=str(e),
+            error_count=errors, next_poll=iso(started + timedelta(seconds=wait)), **fields)
         return PollResult(feed.name, status, error=str(e))
 
     def prune(self) -> None:
@@ -181,7 +212,14 @@ class Pipeline:
                 await self.notifier.send_alert(alert)
             except NotifyError as e:
                 retry_at = now() + retry_delay(alert.attempts + 1)
-                self.store.mark_failed_attempt(alert.id, str(e), retry_at)
+                created = parse_iso(alert.created) or now()
+                give_up = now() - created >= timedelta(seconds=self.config.settings.give_up)
+                self.store.mark_failed_attempt(alert.id, str(e), retry_at, give_up)
+                if give_up:
+                    log.error("target=%s alert=%d failed for good after %d attempts: %s "
+                              "(`newswatch retry` sends it again)", target, alert.id,
+                              alert.attempts + 1, e)
+                    continue  # later alerts to this target still go out
                 log.warning("target=%s alert=%d not sent (attempt %d): %s; next try at %s",
                             target, alert.id, alert.attempts + 1, e, iso(retry_at))
                 break
@@ -189,3 +227,11 @@ class Pipeline:
             sent += 1
             log.info("target=%s alert=%d sent", target, alert.id)
         return sent
+
+
+def _human(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"

@@ -28,7 +28,7 @@ import sqlite_utils
 from .errors import StorageError
 from .models import Article
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def now() -> datetime:
@@ -53,6 +53,9 @@ class FeedState:
     error_count: int = 0
     next_poll: str | None = None
     polled: bool = False  # polled successfully at least once
+    fetch_url: str | None = None  # where a permanent redirect pointed
+    disabled: str | None = None  # why polling stopped (410 Gone)
+    body_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Outgoing:
     title: str
     published: str | None
     next_attempt: str | None = None
+    created: str | None = None
 
 
 class Store:
@@ -124,10 +128,11 @@ class Store:
         if version > SCHEMA_VERSION:
             raise StorageError(f"{self.path} was written by a newer newswatch "
                                f"(schema {version}, this one knows {SCHEMA_VERSION})")
-        if version < 1:
+        steps = {1: self._create_v1, 2: self._migrate_v2}
+        for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
-                self._create_v1()
-                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                steps[target]()
+                self.conn.execute(f"PRAGMA user_version = {target}")
 
     def _create_v1(self) -> None:
         db = self.db
@@ -156,15 +161,21 @@ class Store:
         db.table("alerts").create_index(["status", "target", "id"])
         db.table("alerts").create_index(["created"])
 
+    def _migrate_v2(self) -> None:
+        """Permanent redirects, 410 Gone and unchanged bodies are remembered per feed."""
+        for column in ("fetch_url", "disabled", "body_hash"):
+            self.conn.execute(f"ALTER TABLE feeds ADD COLUMN {column} TEXT")
+
     # -- feeds ---------------------------------------------------------------
 
     def feed_state(self, name: str) -> FeedState:
         row = self.db.execute(
-            "SELECT url, etag, last_modified, error_count, next_poll, last_success "
-            "FROM feeds WHERE name = ?", [name]).fetchone()
+            "SELECT url, etag, last_modified, error_count, next_poll, last_success, fetch_url, "
+            "disabled, body_hash FROM feeds WHERE name = ?", [name]).fetchone()
         if row is None:
             return FeedState(name)
-        return FeedState(name, row[0], row[1], row[2], row[3], row[4], row[5] is not None)
+        return FeedState(name, row[0], row[1], row[2], row[3], row[4], row[5] is not None,
+                         row[6], row[7], row[8])
 
     def update_feed(self, name: str, **fields: Any) -> None:
         """Upsert a feed's state (call inside or outside a transaction)."""
@@ -250,7 +261,8 @@ class Store:
         """Pending alerts by target, oldest first."""
         rows = self.conn.execute(
             "SELECT alerts.id, target, rules, snippet, attempts, articles.feed, articles.url, "
-            "articles.title, articles.published, alerts.next_attempt FROM alerts JOIN articles "
+            "articles.title, articles.published, alerts.next_attempt, alerts.created "
+            "FROM alerts JOIN articles "
             "ON articles.id = alerts.article_id WHERE status = 'pending' ORDER BY alerts.id")
         wanted = set(targets) if targets is not None else None
         out: dict[str, list[Outgoing]] = {}
@@ -258,7 +270,7 @@ class Store:
             if wanted is None or r[1] in wanted:
                 out.setdefault(r[1], []).append(
                     Outgoing(r[0], r[1], tuple(json.loads(r[2])), r[3] or "", r[4], r[5],
-                             r[6] or "", r[7] or "", r[8], r[9]))
+                             r[6] or "", r[7] or "", r[8], r[9], r[10]))
         return out
 
     def mark_sent(self, alert_id: int, when: datetime) -> None:
@@ -266,10 +278,19 @@ class Store:
             "UPDATE alerts SET status = 'sent', sent = ?, attempts = attempts + 1, "
             "last_error = NULL WHERE id = ?", (iso(when), alert_id))
 
-    def mark_failed_attempt(self, alert_id: int, error: str, retry_at: datetime) -> None:
+    def mark_failed_attempt(self, alert_id: int, error: str, retry_at: datetime,
+                            give_up: bool = False) -> None:
         self.conn.execute(
-            "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt = ? "
-            "WHERE id = ?", (error, iso(retry_at), alert_id))
+            "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt = ?, "
+            "status = ? WHERE id = ?",
+            (error, iso(retry_at), "failed" if give_up else "pending", alert_id))
+
+    def retry_failed(self, target: str | None = None) -> int:
+        """Put failed alerts back in the outbox, to be sent at once."""
+        sql = ("UPDATE alerts SET status = 'pending', attempts = 0, next_attempt = ? "
+               "WHERE status = 'failed'" + (" AND target = ?" if target else ""))
+        params = [iso(now()), target] if target else [iso(now())]
+        return self.conn.execute(sql, params).rowcount
 
     def alerts(self, limit: int = 50, status: str | None = None) -> list[dict[str, Any]]:
         where = "WHERE alerts.status = ?" if status else ""
