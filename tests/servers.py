@@ -26,6 +26,8 @@ class Route:
     delay: float = 0.0  # seconds before answering
     headers: dict[str, str] = field(default_factory=dict)
     gzip: bool = False
+    mode: str = "normal"  # "trickle": one byte a second; "chunked": no Content-Length;
+                          # "hang": never answer
 
 
 class _Server(ThreadingHTTPServer):
@@ -48,14 +50,30 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.count_lock = threading.Lock()
         server = self
 
         class Handler(_Quiet):
             def do_GET(self) -> None:
+                with server.count_lock:
+                    server.in_flight += 1
+                    server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+                try:
+                    self.answer()
+                finally:
+                    with server.count_lock:
+                        server.in_flight -= 1
+
+            def answer(self) -> None:
                 server.requests.append((self.path, dict(self.headers.items())))
                 route = server.routes.get(self.path)
                 if route is None:
                     return self._send(404, b"not found", "text/plain", {})
+                if route.mode == "hang":
+                    time.sleep(60)
+                    return None
                 if route.delay:
                     time.sleep(route.delay)
                 headers = dict(route.headers)
@@ -69,7 +87,39 @@ class FeedServer:
                 if route.gzip:
                     body = gzip.compress(body)
                     headers["Content-Encoding"] = "gzip"
+                if route.mode == "trickle":
+                    return self._trickle(body, route.content_type)
+                if route.mode == "chunked":
+                    return self._chunked(body, route.content_type, headers)
                 self._send(route.status, body, route.content_type, headers)
+
+            def _trickle(self, body: bytes, ctype: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for i in range(min(len(body), 60)):
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(1)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _chunked(self, body: bytes, ctype: str, headers: dict[str, str]) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Transfer-Encoding", "chunked")
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                try:
+                    for i in range(0, len(body), 65536):
+                        chunk = body[i : i + 65536]
+                        self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def _send(self, status: int, body: bytes, ctype: str | None,
                       headers: dict[str, str]) -> None:

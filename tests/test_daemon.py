@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -139,3 +141,40 @@ def test_sigterm_abandons_a_hung_fetch_and_exits_within_ten_seconds(
         if daemon.proc.poll() is None:
             daemon.proc.kill()
             daemon.proc.wait()
+
+
+def test_daemon_tells_systemd_it_is_ready_healthy_reloading_and_stopping(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    url = feed_server.publish("/wire.xml", rss([]))
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(url, webhook.apprise_url, {"d": "drone"}))
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(10)
+    env = {**os.environ, "NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "400000"}
+    proc = subprocess.Popen([sys.executable, "-m", "newswatch", "-c", str(config), "run"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    messages: list[str] = []
+
+    def receive_until(text: str) -> None:
+        while not any(text in m for m in messages):
+            messages.append(sock.recv(4096).decode())
+
+    try:
+        receive_until("READY=1")
+        for _ in range(3):  # the pings keep coming while the loop is healthy
+            messages.clear()
+            receive_until("WATCHDOG=1")
+        messages.clear()
+        proc.send_signal(signal.SIGHUP)
+        receive_until("RELOADING=1")
+        receive_until("READY=1")
+        proc.send_signal(signal.SIGTERM)
+        receive_until("STOPPING=1")
+        assert proc.wait(timeout=10) == 0
+    finally:
+        sock.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 
 from newswatch.errors import FetchError
@@ -104,3 +105,20 @@ def test_retry_after_in_seconds_and_as_a_date() -> None:
 def test_public_url_drops_credentials_and_query() -> None:
     assert public_url("https://user:pw@Feeds.example:8443/rss?token=abc") == \
         "https://feeds.example:8443/rss"
+
+
+def test_dns_failure_is_named() -> None:
+    # Resolving a name would send a query off this machine, so the resolver's
+    # answer is played by a transport (the one stand-in in these tests).
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    async def go() -> None:
+        fetcher = Fetcher(SETTINGS, transport=httpx.MockTransport(refuse))
+        try:
+            await fetcher.fetch("https://feeds.nowhere.example/rss")
+        finally:
+            await fetcher.aclose()
+
+    with pytest.raises(FetchError, match="DNS lookup failed for feeds.nowhere.example"):
+        asyncio.run(go())

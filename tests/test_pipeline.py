@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import sqlite3
 import time
@@ -252,3 +253,71 @@ def test_a_slow_feed_times_out_while_a_healthy_one_alerts(
     assert time.monotonic() - started < 3
     assert results["slow"].error == "timed out after 1s"
     assert [m["title"] for m in webhook.messages] == ["Largest drone attack again"]
+
+
+def test_a_dead_target_delays_only_its_own_alerts_and_order_is_kept(
+        feed_server: FeedServer, webhook: Webhook, tmp_path: Path) -> None:
+    dead = Webhook()
+    dead.fail = True
+    try:
+        items = [Item(f"Largest drone attack, part {i}", f"https://n.example/{i}")
+                 for i in range(3)]
+        feed_server.publish("/w.xml", rss(items))
+        path = tmp_path / "config.toml"
+        path.write_text(f"""
+[newswatch]
+database = "nw.db"
+[[feeds]]
+name = "w"
+url = "{feed_server.url('/w.xml')}"
+[[targets]]
+name = "live"
+url = "{webhook.apprise_url}"
+[[targets]]
+name = "dead"
+url = "{dead.apprise_url}"
+[[rules]]
+name = "drones"
+query = '"largest drone attack"'
+""")
+        once(path)
+        assert len(webhook.messages) == 3
+        rows = db_rows(path, "SELECT status, attempts FROM alerts WHERE target = 'dead' "
+                             "ORDER BY id")
+        assert rows == [("pending", 1), ("pending", 0), ("pending", 0)]  # stopped at the first
+        dead.fail = False
+        with sqlite3.connect(path.parent / "nw.db") as conn:
+            conn.execute("UPDATE alerts SET next_attempt = '2000-01-01T00:00:00Z'")
+        once(path)
+        assert [m["title"] for m in dead.messages] == [i.title for i in items]
+        assert len(webhook.messages) == 3
+    finally:
+        dead.close()
+
+
+def test_alert_is_given_up_after_the_give_up_age_and_retry_sends_it(
+        setup: Any, webhook: Webhook) -> None:
+    from click.testing import CliRunner
+
+    from newswatch.cli import main
+
+    path = setup({"wire": [Item("Largest drone attack", "https://n.example/1")]},
+                 extra='give_up = "1s"')
+    webhook.fail = True
+    once(path)
+    time.sleep(1.2)
+    with sqlite3.connect(path.parent / "nw.db") as conn:
+        conn.execute("UPDATE alerts SET next_attempt = '2000-01-01T00:00:00Z'")
+    once(path)
+    assert db_rows(path, "SELECT status, attempts FROM alerts") == [("failed", 2)]
+    runner = CliRunner()
+    listed = runner.invoke(main, ["-c", str(path), "alerts", "--status", "failed", "--json"])
+    assert [a["title"] for a in json.loads(listed.output)] == ["Largest drone attack"]
+    webhook.fail = False
+    once(path)
+    assert webhook.messages == []  # failed alerts stay failed until retried
+    result = runner.invoke(main, ["-c", str(path), "retry"])
+    assert "1 failed alerts queued again" in result.output
+    once(path)
+    assert [m["title"] for m in webhook.messages] == ["Largest drone attack"]
+    assert db_rows(path, "SELECT status FROM alerts") == [("sent",)]

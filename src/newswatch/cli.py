@@ -159,15 +159,22 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
             "interval": feed.interval, "last_poll": s.get("last_poll"),
             "last_success": s.get("last_success"), "last_status": s.get("last_status"),
             "last_error": s.get("last_error"), "errors_in_a_row": s.get("error_count", 0),
-            "articles_seen": s.get("articles_seen", 0), "next_poll": s.get("next_poll")})
+            "articles_seen": s.get("articles_seen", 0), "next_poll": s.get("next_poll"),
+            "moved_to": public_url(s["fetch_url"]) if s.get("fetch_url") else None,
+            "disabled": s.get("disabled")})
     if as_json:
         click.echo(json.dumps(items, indent=2, ensure_ascii=False))
         return
     for f in items:
         status = f"HTTP {f['last_status']}" if f["last_status"] else "never polled"
         state = f["last_error"] or status
+        if f["errors_in_a_row"]:
+            state = f"{state} ({f['errors_in_a_row']} failures in a row)"
+        upcoming = "never (disabled)" if f["disabled"] else (f["next_poll"] or "soon")
         click.echo(f"{f['name']:<24} {state[:60]:<60} seen {f['articles_seen']:>6}  "
-                   f"last {f['last_poll'] or '-':<20} next {f['next_poll'] or 'soon'}")
+                   f"last {f['last_poll'] or '-':<20} next {upcoming}")
+        if f["moved_to"]:
+            click.echo(f"{'':<24} moved permanently to {f['moved_to']}: update the config")
 
 
 @main.command()
@@ -238,6 +245,18 @@ def _segments(snippet: str) -> list[tuple[str, bool]]:
     from .notify import highlighted
 
     return highlighted(snippet)
+
+
+@main.command()
+@click.option("--target", metavar="NAME", help="Only alerts for this target.")
+@click.pass_context
+def retry(ctx: click.Context, target: str | None) -> None:
+    """Put failed alerts back in the outbox to be sent again."""
+    config = _load(ctx)
+    store = _open_store(config)
+    count = store.retry_failed(target) if store else 0
+    click.echo(f"{count} failed alerts queued again; the running daemon sends them within "
+               f"a minute (or run `newswatch once`)")
 
 
 @main.command("test-notify")

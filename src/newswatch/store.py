@@ -78,19 +78,25 @@ class Outgoing:
 class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._lock_file: int | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-            self.conn = conn
-            self.db = sqlite_utils.Database(conn)
+            self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
+                                        check_same_thread=False)
+        except (OSError, sqlite3.Error) as e:
+            raise StorageError(f"{self.path}: cannot open database: {e}") from None
+        try:
+            self.db = sqlite_utils.Database(self.conn)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA busy_timeout=30000")
             self._migrate()
         except sqlite3.DatabaseError as e:
+            self.conn.close()
             raise StorageError(f"{self.path}: cannot open database: {e}") from None
-        self._lock_file: int | None = None
+        except StorageError:
+            self.conn.close()
+            raise
 
     def close(self) -> None:
         self.conn.close()

@@ -1,0 +1,69 @@
+"""The SQLite store: migrations, locking, the outbox."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from newswatch.errors import StorageError
+from newswatch.store import SCHEMA_VERSION, Store
+
+V1 = Path(__file__).parent / "data" / "schema-v1.sql"
+
+
+def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V1.read_text())
+    store = Store(path)
+    try:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        state = store.feed_state("wire")
+        assert (state.url, state.etag, state.polled) == ("https://n.example/feed", '"e1"', True)
+        assert state.fetch_url is None and state.disabled is None
+        [alert] = store.pending()["hook"]
+        assert (alert.title, alert.rules) == ("Largest drone attack", ("drones",))
+        assert store.unseen([]) == []
+    finally:
+        store.close()
+
+
+def test_a_database_from_a_newer_newswatch_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StorageError, match="written by a newer newswatch"):
+        Store(path)
+
+
+def test_a_second_process_cannot_lock_the_database(tmp_path: Path) -> None:
+    first = Store(tmp_path / "nw.db")
+    first.lock()
+    second = Store(tmp_path / "nw.db")
+    try:
+        with pytest.raises(StorageError, match="in use by another newswatch process"):
+            second.lock()
+    finally:
+        second.close()
+        first.close()
+    third = Store(tmp_path / "nw.db")  # the lock goes with the process that held it
+    third.lock()
+    third.close()
+
+
+def test_wal_mode_and_busy_timeout(tmp_path: Path) -> None:
+    store = Store(tmp_path / "nw.db")
+    try:
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+    finally:
+        store.close()
+
+
+def test_a_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "nw.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError, match="cannot open database"):
+        Store(path)
