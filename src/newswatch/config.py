@@ -35,7 +35,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 SECTION_KEYS = {
     "newswatch": {"database", "interval", "backfill", "concurrency", "per_host", "timeout",
-                  "max_body", "max_backoff", "retention", "max_hint", "give_up"},
+                  "max_body", "max_backoff", "retention", "max_hint", "give_up", "retry_delay",
+                  "retry_max"},
     "feeds": {"name", "url", "tags", "interval"},
     "targets": {"name", "url"},
     "rules": {"name", "query", "notify", "feeds"},
@@ -210,6 +211,10 @@ def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
                         defaults.retention) or 1,
         max_hint=c.get(table, "max_hint", w, parse_duration, defaults.max_hint) or 0.0,
         give_up=c.get(table, "give_up", w, _positive(parse_duration), defaults.give_up) or 1,
+        retry_delay=c.get(table, "retry_delay", w, _positive(parse_duration),
+                          defaults.retry_delay) or 1,
+        retry_max=c.get(table, "retry_max", w, _positive(parse_duration),
+                        defaults.retry_max) or 1,
     )
 
 

@@ -42,6 +42,8 @@ class Settings:
     retention: float = 30 * 86400.0  # article text kept this long, for `newswatch match`
     max_hint: float = 3600.0  # a feed's ttl / max-age / Expires may lengthen its interval to this
     give_up: float = 86400.0  # an alert still unsent after this long is marked failed
+    retry_delay: float = 30.0  # first wait after a failed send; doubles each time ...
+    retry_max: float = 3600.0  # ... up to this
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import asyncio
 import html
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import apprise
@@ -118,27 +118,33 @@ class Notifier:
             self.formats[name] = body_format(self.targets[name].url)
         return self.formats[name]
 
-    def _send_blocking(self, name: str, title: str, body: str, fmt: str) -> bool:
+    def _send_blocking(self, name: str, title: str, body: str, fmt: str,
+                       accepted: Callable[[], None] | None) -> bool:
         ap = apprise.Apprise()
         if not ap.add(self.targets[name].url):
             return False
-        return bool(ap.notify(body=body, title=title, body_format=apprise.NotifyFormat(fmt)))
+        ok = bool(ap.notify(body=body, title=title, body_format=apprise.NotifyFormat(fmt)))
+        if ok and accepted is not None:
+            accepted()  # at once, in this thread: the window for a repeat stays tiny
+        return ok
 
-    async def send_alert(self, alert: Outgoing) -> None:
-        """Format an alert for its target and send it."""
+    async def send_alert(self, alert: Outgoing, accepted: Callable[[], None] | None = None
+                         ) -> None:
+        """Format an alert for its target and send it; `accepted` runs the moment it is."""
         if alert.target not in self.targets:
             raise NotifyError(f"no target named {alert.target!r} in the config")
         fmt = self.format_of(alert.target)
         title, body = format_alert(alert, fmt)
-        await self.send(alert.target, title, body, fmt)
+        await self.send(alert.target, title, body, fmt, accepted)
 
-    async def send(self, name: str, title: str, body: str, fmt: str = "markdown") -> None:
+    async def send(self, name: str, title: str, body: str, fmt: str = "markdown",
+                   accepted: Callable[[], None] | None = None) -> None:
         """Send one message; raise NotifyError unless the target accepted it."""
         if name not in self.targets:
             raise NotifyError(f"no target named {name!r} in the config")
         try:
-            ok = await asyncio.wait_for(
-                asyncio.to_thread(self._send_blocking, name, title, body, fmt), SEND_TIMEOUT)
+            ok = await asyncio.wait_for(asyncio.to_thread(
+                self._send_blocking, name, title, body, fmt, accepted), SEND_TIMEOUT)
         except TimeoutError:
             raise NotifyError(f"target {name!r} did not answer within {SEND_TIMEOUT:g}s") from None
         if not ok:

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import random
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timedelta
 
 from .errors import FetchError, NotifyError, ParseError
@@ -202,6 +203,9 @@ class Pipeline:
                                           for t, items in pending.items()))
             return sum(sent)
 
+    def _mark_sent(self, alert_id: int) -> None:
+        self.store.mark_sent(alert_id, now())
+
     async def _deliver_target(self, target: str, items: list[Outgoing]) -> int:
         sent = 0
         for alert in items:
@@ -209,9 +213,11 @@ class Pipeline:
             if due and due > now():
                 break  # keep this target's messages in order
             try:
-                await self.notifier.send_alert(alert)
+                await self.notifier.send_alert(alert, partial(self._mark_sent, alert.id))
             except NotifyError as e:
-                retry_at = now() + retry_delay(alert.attempts + 1)
+                settings = self.config.settings
+                retry_at = now() + retry_delay(alert.attempts + 1, settings.retry_delay,
+                                               settings.retry_max)
                 created = parse_iso(alert.created) or now()
                 give_up = now() - created >= timedelta(seconds=self.config.settings.give_up)
                 self.store.mark_failed_attempt(alert.id, str(e), retry_at, give_up)
@@ -223,7 +229,6 @@ class Pipeline:
                 log.warning("target=%s alert=%d not sent (attempt %d): %s; next try at %s",
                             target, alert.id, alert.attempts + 1, e, iso(retry_at))
                 break
-            self.store.mark_sent(alert.id, now())
             sent += 1
             log.info("target=%s alert=%d sent", target, alert.id)
         return sent

@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,6 +80,9 @@ class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._lock_file: int | None = None
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self._thread_conns: list[sqlite3.Connection] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
@@ -99,6 +103,8 @@ class Store:
             raise
 
     def close(self) -> None:
+        for conn in self._thread_conns:
+            conn.close()
         self.conn.close()
         if self._lock_file is not None:
             os.close(self._lock_file)
@@ -280,9 +286,22 @@ class Store:
         return out
 
     def mark_sent(self, alert_id: int, when: datetime) -> None:
-        self.conn.execute(
+        """Record that a target accepted an alert; callable from any thread."""
+        conn = self._thread_conn()
+        conn.execute(
             "UPDATE alerts SET status = 'sent', sent = ?, attempts = attempts + 1, "
-            "last_error = NULL WHERE id = ?", (iso(when), alert_id))
+            "last_error = NULL WHERE id = ? AND status != 'sent'", (iso(when), alert_id))
+
+    def _thread_conn(self) -> sqlite3.Connection:
+        if threading.get_ident() == self._owner:
+            return self.conn
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            self._local.conn = conn
+            self._thread_conns.append(conn)
+        return conn
 
     def mark_failed_attempt(self, alert_id: int, error: str, retry_at: datetime,
                             give_up: bool = False) -> None:
@@ -315,5 +334,5 @@ class Store:
 
 
 def retry_delay(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timedelta:
-    """Growing delay before the next try of a failed send: 30s, 1m, 2m, ... 1h."""
+    """Growing delay before the next try of a failed send: 30s, 1m, 2m, ... up to cap."""
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
