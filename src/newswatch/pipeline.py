@@ -13,8 +13,8 @@ import hashlib
 import logging
 import random
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import datetime, timedelta
+from functools import partial
 
 from .errors import FetchError, NotifyError, ParseError
 from .fetch import Fetcher, Response, public_url
