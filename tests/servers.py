@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -162,6 +163,8 @@ class Webhook:
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
         self.fail = False
+        self.fail_rate = 0.0  # share of posts answered 500 at random
+        self.random = random.Random(0)
         self.lock = threading.Lock()
         hook = self
 
@@ -169,13 +172,17 @@ class Webhook:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 payload = json.loads(self.rfile.read(length) or b"{}")
-                status = 500 if hook.fail else 200
-                if not hook.fail:
-                    with hook.lock:
-                        hook.messages.append(payload)
+                with hook.lock:
+                    failing = hook.fail or hook.random.random() < hook.fail_rate
+                status = 500 if failing else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+                self.wfile.flush()
+                # Accepted means answered 200: a message counts once the answer is out.
+                if not failing:
+                    with hook.lock:
+                        hook.messages.append(payload)
 
         self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]

@@ -178,3 +178,24 @@ def test_daemon_tells_systemd_it_is_ready_healthy_reloading_and_stopping(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_parser_workers_die_with_a_killed_daemon(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    url = feed_server.publish("/wire.xml", rss([Item("Largest drone attack", "https://n.example/1")]))
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(url, webhook.apprise_url, {"d": '"largest drone attack"'}))
+    daemon = Daemon(config)
+    try:
+        assert len(webhook.wait_for(1)) == 1  # a feed was parsed: the workers exist
+        children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(daemon.proc.pid)],
+                                  capture_output=True, text=True).stdout.split()
+        assert children
+        daemon.proc.kill()
+        daemon.proc.wait()
+        assert wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children),
+                          timeout=5)
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()

@@ -36,7 +36,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 SECTION_KEYS = {
     "newswatch": {"database", "interval", "backfill", "concurrency", "per_host", "timeout",
                   "max_body", "max_backoff", "retention", "max_hint", "give_up", "retry_delay",
-                  "retry_max"},
+                  "retry_max", "parse_workers"},
     "feeds": {"name", "url", "tags", "interval"},
     "targets": {"name", "url"},
     "rules": {"name", "query", "notify", "feeds"},
@@ -123,6 +123,12 @@ def _positive(convert: Callable[[Any], float]) -> Callable[[Any], float]:
             raise ValueError("must be greater than zero")
         return number
     return check
+
+
+def _whole(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("expected a whole number (0 or more)")
+    return value
 
 
 def _positive_int(value: object) -> int:
@@ -215,6 +221,7 @@ def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
                           defaults.retry_delay) or 1,
         retry_max=c.get(table, "retry_max", w, _positive(parse_duration),
                         defaults.retry_max) or 1,
+        parse_workers=c.get(table, "parse_workers", w, _whole, None),
     )
 
 

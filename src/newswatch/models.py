@@ -44,6 +44,7 @@ class Settings:
     give_up: float = 86400.0  # an alert still unsent after this long is marked failed
     retry_delay: float = 30.0  # first wait after a failed send; doubles each time ...
     retry_max: float = 3600.0  # ... up to this
+    parse_workers: int | None = None  # parser processes; None: one per core; 0: in-process
 
 
 @dataclass(frozen=True)

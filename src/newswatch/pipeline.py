@@ -20,10 +20,11 @@ from .errors import FetchError, NotifyError, ParseError
 from .fetch import Fetcher, Response, public_url
 from .models import Article, Config, Feed, Match
 from .notify import Notifier
-from .parse import ParsedFeed, parse_feed
+from .parse import ParsedFeed
 from .rules import Matcher, snippet
 from .rules.compile import compile_rules, document
 from .store import Outgoing, Store, iso, now, parse_iso, retry_delay
+from .workers import Parsers
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class Pipeline:
     notifier: Notifier
     config: Config
     rules: Rules
+    parsers: Parsers = field(default_factory=Parsers)
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def reconfigure(self, config: Config, rules: Rules, notifier: Notifier) -> None:
@@ -87,8 +89,7 @@ class Pipeline:
             digest = hashlib.sha256(response.body).hexdigest() if response.body else None
             if response.not_modified or (same_url and digest == state.body_hash):
                 return self._record_unchanged(feed, response, started)
-            parsed = await asyncio.to_thread(parse_feed, feed.name, response.body,
-                                             response.headers)
+            parsed = await self.parsers.parse(feed.name, response.body, response.headers)
         except (FetchError, ParseError) as e:
             return self._record_failure(feed, state.error_count if same_url else 0, e, started,
                                         reset=not same_url)

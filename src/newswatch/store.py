@@ -299,6 +299,7 @@ class Store:
         if conn is None:
             conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
                                    check_same_thread=False)
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a crash
             self._local.conn = conn
             self._thread_conns.append(conn)
         return conn
