@@ -7,6 +7,7 @@ phrase some rule is looking for.
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 
@@ -42,15 +43,20 @@ class Corpus:
     weights: list[float]
     rng: random.Random
 
+    def __post_init__(self) -> None:
+        self.cumulative = list(itertools.accumulate(self.weights))
+
     @classmethod
-    def make(cls, seed: int = 1, tail: int = 20_000) -> Corpus:
+    def make(cls, seed: int = 1, tail: int = 20_000, exclude: frozenset[str] = frozenset()
+             ) -> Corpus:
+        """A vocabulary; `exclude` leaves out words (so that only planted phrases match)."""
         rng = random.Random(seed)
-        vocab = STOP + NEWS + _invented(rng, tail)
+        vocab = [w for w in STOP + NEWS + _invented(rng, tail) if w not in exclude]
         weights = [1.0 / (rank + 1) ** 1.05 for rank in range(len(vocab))]
         return cls(vocab, weights, rng)
 
     def words(self, n: int) -> list[str]:
-        return self.rng.choices(self.vocab, self.weights, k=n)
+        return self.rng.choices(self.vocab, cum_weights=self.cumulative, k=n)
 
     def content_word(self) -> str:
         # Rules name content words: news words and the tail, not stop words.

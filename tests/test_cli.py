@@ -202,8 +202,8 @@ BUNDLED = Path(__file__).parent.parent / "config.toml"
 def test_bundled_config_is_valid_and_its_rules_catch_their_stories(
         feed: str, title: str, rules: set[str]) -> None:
     from newswatch.config import load
+    from newswatch.matching import Rules
     from newswatch.models import Article
-    from newswatch.pipeline import Rules
 
     assert invoke(BUNDLED, "check").exit_code == 0
     compiled = Rules.compile(load(BUNDLED))

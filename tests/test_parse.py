@@ -61,6 +61,14 @@ def test_canonical_url(url: str, canonical: str) -> None:
     ("<style>p{}</style>visible<script>hidden()</script>", "visible"),
     ("AT&amp;T &lt;tag&gt;", "AT&T <tag>"),
     ("plain text", "plain text"),
+    ("<b>wo</b>rd and <a href='x'>link</a>", "word and link"),  # inline tags join
+    ('<a title="a > b">text</a>', "text"),  # '>' inside a quoted attribute
+    ("1 < 2 and 3 > 2", "1 < 2 and 3 > 2"),  # not tags
+    ("x<!-- a <b>comment</b> -->y", "x y"),
+    ("<SCRIPT type='x'>var a = '<p>';</SCRIPT>shown", "shown"),
+    ("<p>caf&eacute; &#8212; &#x2014; &amp;amp;</p>", "café — — &amp;"),
+    ("<![CDATA[raw]]>text", "text"),
+    ("<li>one</li><li>two</li>", "one two"),
 ])
 def test_html_to_text(html: str, text: str) -> None:
     assert html_to_text(html) == text

@@ -27,7 +27,7 @@ from .errors import ConfigError
 from .fetch import Fetcher
 from .models import Config, Feed
 from .notify import Notifier
-from .pipeline import Pipeline, PollResult, Rules
+from .pipeline import Pipeline, PollResult
 from .store import Store, now, parse_iso
 from .workers import Parsers
 
@@ -58,7 +58,7 @@ def open_pipeline(config: Config) -> Pipeline:
         store.close()
         raise
     return Pipeline(store, Fetcher(config.settings), Notifier(config.targets), config,
-                    Rules.compile(config), Parsers(config.settings.parse_workers))
+                    Parsers(config, config.settings.parse_workers))
 
 
 async def close_pipeline(pipeline: Pipeline) -> None:
@@ -187,7 +187,6 @@ class Daemon:
         sd_notify("RELOADING=1")
         try:
             new = config_module.load(self.config_path)
-            rules = Rules.compile(new)
         except ConfigError as e:
             for problem in e.problems:
                 log.error("reload refused: %s", problem)
@@ -198,7 +197,7 @@ class Daemon:
             log.warning("a new database path takes effect only after a restart")
         old_feeds = {f.name: f for f in self.config.feeds}
         self.config = new
-        self.pipeline.reconfigure(new, rules, Notifier(new.targets))
+        self.pipeline.reconfigure(new, Notifier(new.targets))
         for name in old_feeds.keys() - {f.name for f in new.feeds}:
             if self.scheduler.get_job(f"feed:{name}"):
                 self.scheduler.remove_job(f"feed:{name}")

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html.parser import HTMLParser
+from html import unescape
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -22,45 +22,34 @@ _BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3"
           "h6", "blockquote", "pre", "section", "article", "header", "footer", "figcaption",
           "table", "hr", "dd", "dt"}
 _SKIP = {"script", "style", "template", "noscript"}
-_SPACE = re.compile(r"\s+")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
+_DROPPED = re.compile(r"<(script|style|template|noscript)\b[^>]*>.*?</\1\s*>", re.I | re.S)
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+# A tag starts with a letter (or /, !, ?); quoted attribute values may hold '>'.
+_TAG = re.compile(r"""<(?:(/?)([A-Za-z][\w:.-]*)(?:[^>"']|"[^"]*"|'[^']*')*|[!?][^>]*)>""")
 
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in _SKIP:
-            self.skipping += 1
-        elif tag in _BLOCK:
-            self.parts.append(" ")
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in _BLOCK:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
+def _tag_gap(m: re.Match[str]) -> str:
+    name = (m.group(2) or "").lower()
+    return " " if name in _BLOCK or not name else ""
 
 
 def html_to_text(html: str) -> str:
-    """Plain text of an HTML fragment: tags gone, entities decoded, spaces folded."""
+    """Plain text of an HTML fragment: tags gone, entities decoded, spaces folded.
+
+    Block-level tags separate words; inline ones (<b>, <a>, ...) do not.
+    """
     if "<" not in html and "&" not in html:
         return clean(html)
-    extractor = _TextExtractor()
-    extractor.feed(html)
-    extractor.close()
-    return clean("".join(extractor.parts))
+    text = _COMMENT.sub(" ", _DROPPED.sub(" ", html))
+    return clean(unescape(_TAG.sub(_tag_gap, text)))
 
 
 def clean(text: str) -> str:
-    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    """NFC, with every run of white space (a no-break space too) made one space."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def canonical_url(url: str) -> str:

@@ -18,37 +18,13 @@ from functools import partial
 
 from .errors import FetchError, NotifyError, ParseError
 from .fetch import Fetcher, Response, public_url
-from .models import Article, Config, Feed, Match
+from .models import Config, Feed, Match
 from .notify import Notifier
 from .parse import ParsedFeed
-from .rules import Matcher, snippet
-from .rules.compile import compile_rules, document
 from .store import Outgoing, Store, iso, now, parse_iso, retry_delay
 from .workers import Parsers
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The compiled rule set and where each rule's alerts go."""
-
-    matcher: Matcher
-    targets: dict[str, tuple[str, ...]]
-
-    tags: dict[str, tuple[str, ...]]  # feed name -> its tags, for scoped rules
-
-    @classmethod
-    def compile(cls, config: Config) -> Rules:
-        return cls(compile_rules(config), {r.name: config.targets_for(r) for r in config.rules},
-                   {f.name: f.tags for f in config.feeds})
-
-    def match(self, article: Article) -> Match | None:
-        doc = document(article)
-        names = self.matcher.match(doc, article.feed, self.tags.get(article.feed, ()))
-        if not names:
-            return None
-        return Match(article, tuple(names), snippet(doc, self.matcher.nodes(names)))
 
 
 @dataclass
@@ -66,12 +42,16 @@ class Pipeline:
     fetcher: Fetcher
     notifier: Notifier
     config: Config
-    rules: Rules
-    parsers: Parsers = field(default_factory=Parsers)
+    parsers: Parsers
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def reconfigure(self, config: Config, rules: Rules, notifier: Notifier) -> None:
-        self.config, self.rules, self.notifier = config, rules, notifier
+    def __post_init__(self) -> None:
+        self.targets = {r.name: self.config.targets_for(r) for r in self.config.rules}
+
+    def reconfigure(self, config: Config, notifier: Notifier) -> None:
+        self.config, self.notifier = config, notifier
+        self.targets = {r.name: config.targets_for(r) for r in config.rules}
+        self.parsers.reconfigure(config)
 
     async def refresh(self, feed: Feed) -> PollResult:
         """Poll one feed; never raises for a feed's own failure."""
@@ -90,26 +70,30 @@ class Pipeline:
             if response.not_modified or (same_url and digest == state.body_hash):
                 return self._record_unchanged(feed, response, started)
             parsed = await self.parsers.parse(feed.name, response.body, response.headers)
+            fresh = self.store.unseen(parsed.articles)
+            if not state.polled:  # first poll: older articles are recorded, not alerted
+                cutoff = started - timedelta(seconds=self.config.settings.backfill)
+                alertable = [a for a in fresh if a.published and a.published >= cutoff]
+            else:
+                alertable = fresh
+            matches = await self.parsers.match(alertable)
         except (FetchError, ParseError) as e:
             return self._record_failure(feed, state.error_count if same_url else 0, e, started,
                                         reset=not same_url)
         if parsed.warning:
             log.info("feed=%s %s", feed.name, parsed.warning)
-        # No await from here to the commit: two feeds carrying the same story
-        # cannot both see it as new.
-        return self._store_articles(feed, response, parsed, not state.polled, started, digest,
+        return self._store_articles(feed, response, parsed, matches, started, digest,
                                     response.moved_to or moved)
 
     def _store_articles(self, feed: Feed, response: Response, parsed: ParsedFeed,
-                        first_poll: bool, started: datetime, digest: str | None,
+                        matches: list[Match], started: datetime, digest: str | None,
                         fetch_url: str | None) -> PollResult:
         articles = parsed.articles
+        # Checked again, with no await from here to the commit: another feed
+        # carrying the same story may have stored it meanwhile.
         fresh = self.store.unseen(articles)
-        alertable = fresh
-        if first_poll:
-            cutoff = started - timedelta(seconds=self.config.settings.backfill)
-            alertable = [a for a in fresh if a.published and a.published >= cutoff]
-        matches = [m for a in alertable if (m := self.rules.match(a))]
+        keys = {a.key for a in fresh}
+        matches = [m for m in matches if m.article.key in keys]
         alerts = 0
         with self.store.transaction():
             ids = self.store.add_articles(fresh, started)
@@ -127,7 +111,7 @@ class Pipeline:
             return 0
         by_target: dict[str, list[str]] = {}
         for rule in m.rules:
-            for target in self.rules.targets.get(rule, ()):
+            for target in self.targets.get(rule, ()):
                 by_target.setdefault(target, []).append(rule)
         for target, rules in by_target.items():
             self.store.add_alert(article_id, target, rules, m.snippet, when)

@@ -1,10 +1,11 @@
-"""Feed parsing in worker processes, so every core parses and the event loop stays free.
+"""Parsing and matching in worker processes, so every core works and the event loop stays free.
 
-feedparser is pure Python and costs milliseconds per feed; in a thread it
-would hold the GIL the loop and the sending threads need. Workers are
-spawned fresh (never forked from the threaded daemon), ignore SIGINT and
-SIGTERM (the daemon decides when they stop), and die with the daemon even
-when it is killed with SIGKILL: no orphans.
+feedparser is pure Python and costs milliseconds per feed, and matching a
+long article costs a fraction of one; in the daemon's process either would
+hold the GIL that the event loop and the sending threads need. Workers are
+spawned fresh (never forked from the threaded daemon), compile the rules
+once, ignore SIGINT and SIGTERM (the daemon decides when they stop), and die
+with the daemon even when it is killed with SIGKILL: no orphans.
 """
 
 from __future__ import annotations
@@ -17,20 +18,28 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
 
 from .errors import ParseError
+from .matching import Rules
+from .models import Article, Config, Match
 from .parse import ParsedFeed, parse_feed
 
+T = TypeVar("T")
 PR_SET_PDEATHSIG = 1
+_rules: Rules | None = None  # in a worker: the rule set it matches with
 
 
-def _start_worker(owner: int) -> None:
+def _start_worker(owner: int, config: Config) -> None:
+    global _rules
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with_parent()
     threading.Thread(target=_exit_with, args=(owner,), daemon=True).start()
+    _rules = Rules.compile(config)
 
 
 def _die_with_parent() -> None:
@@ -50,31 +59,59 @@ def _exit_with(owner: int) -> None:
         time.sleep(1.0)
 
 
-class Parsers:
-    """A pool of parser processes (or, with workers=0, a thread of this process)."""
+def _match(articles: list[Article]) -> list[Match]:
+    assert _rules is not None
+    return [m for a in articles if (m := _rules.match(a))]
 
-    def __init__(self, workers: int | None = None) -> None:
+
+class Parsers:
+    """Worker processes that parse feeds and match articles (workers=0: a local thread)."""
+
+    def __init__(self, config: Config, workers: int | None = None) -> None:
+        self.config = config
         self.workers = (os.cpu_count() or 1) if workers is None else workers
         self.pool: ProcessPoolExecutor | None = None
+        self.local: Rules | None = None
+
+    def reconfigure(self, config: Config) -> None:
+        """New rules: workers started from now on compile them."""
+        self.close()
+        self.config, self.local = config, None
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.pool is None:
             self.pool = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker, initargs=(os.getpid(),))
+                initializer=_start_worker, initargs=(os.getpid(), self.config))
         return self.pool
 
     async def parse(self, feed: str, body: bytes, headers: dict[str, str]) -> ParsedFeed:
         if self.workers == 0:
             return await asyncio.to_thread(parse_feed, feed, body, headers)
+        parsed: ParsedFeed = await self._run(parse_feed, feed, body, headers)
+        return parsed
+
+    async def match(self, articles: list[Article]) -> list[Match]:
+        """The articles that match a rule, with the rules and a snippet."""
+        if not articles or not self.config.rules:
+            return []
+        if self.workers == 0:
+            if self.local is None:
+                self.local = Rules.compile(self.config)
+            rules = self.local
+            return await asyncio.to_thread(lambda: [m for a in articles if (m := rules.match(a))])
+        matches: list[Match] = await self._run(_match, articles)
+        return matches
+
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool(), parse_feed, feed, body, headers)
+            return await loop.run_in_executor(self._pool(), function, *args)
         except BrokenProcessPool:
             self.close()  # a worker died (out of memory?): start afresh next time
-            raise ParseError("the parser process died while reading this feed") from None
+            raise ParseError("a worker process died while reading this feed") from None
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None

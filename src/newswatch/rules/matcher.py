@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .query import DEFAULT_FIELDS, FIELDS, And, Near, Node, Not, Or, Phrase, Prefix, Regex, leaves
-from .text import Token, analyse, tokenize
+from .text import Token, analyse, tokenize, word_and_stem
 
 log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds per field
@@ -28,16 +28,16 @@ _EMPTY: frozenset[str] = frozenset()
 
 
 class Field:
-    __slots__ = ("name", "text", "words", "stems", "stemset", "__dict__")
+    __slots__ = ("name", "text", "raws", "words", "stems", "stemset", "__dict__")
 
     def __init__(self, name: str, text: str) -> None:
         self.name = name
         self.text = text
         if text:
-            self.words, self.stems = analyse(text)
+            self.raws, self.words, self.stems = analyse(text)
             self.stemset = frozenset(self.stems)
         else:
-            self.words, self.stems, self.stemset = [], [], _EMPTY
+            self.raws, self.words, self.stems, self.stemset = [], [], [], _EMPTY
 
     @cached_property
     def positions(self) -> dict[str, list[int]]:
@@ -357,7 +357,7 @@ class Matcher:
                 else:
                     self.index[k].append(i)
         self.prefix_lengths = sorted({len(k) for k in self.prefixes})
-        self._by_word: dict[str, tuple[int, ...]] = {}  # word -> rules it is a trigger of
+        self._by_word: dict[str, tuple[int, ...]] = {}  # source word -> rules it triggers
 
     def _learn(self, doc: Document) -> None:
         self.stem_df.update(doc.stemset)
@@ -385,14 +385,15 @@ class Matcher:
     def __len__(self) -> int:
         return len(self.rules)
 
-    def _rules_of_word(self, word: str, stem: str) -> tuple[int, ...]:
+    def _rules_of_word(self, raw: str) -> tuple[int, ...]:
+        word, stem = word_and_stem(raw)
         hits = list(self.index.get(stem, ()))
         for n in self.prefix_lengths:
             hits.extend(i for prefix, i in self.prefixes.get(word[:n], ())
                         if word.startswith(prefix))
         if len(self._by_word) >= 500_000:
             self._by_word.clear()
-        found = self._by_word[word] = tuple(hits)
+        found = self._by_word[raw] = tuple(hits)
         return found
 
     def candidates(self, doc: Document) -> set[int]:
@@ -400,10 +401,10 @@ class Matcher:
         found = set(self.always)
         by_word = self._by_word
         for f in doc.fields.values():
-            for word, stem in zip(f.words, f.stems):  # noqa: B905 (same length)
-                hits = by_word.get(word)
+            for raw in set(f.raws):
+                hits = by_word.get(raw)
                 if hits is None:
-                    hits = self._rules_of_word(word, stem)
+                    hits = self._rules_of_word(raw)
                 if hits:
                     found.update(hits)
         return found

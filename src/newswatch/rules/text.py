@@ -55,30 +55,44 @@ def tokenize(text: str) -> list[Token]:
     return [Token(w, s, a, b) for (w, a, b), s in zip(spans, stems, strict=True)]
 
 
-_SIMPLE: dict[str, tuple[str, str]] = {}  # source word -> (word, stem), when it folds to one
-_ANALYSED_MAX = 500_000
+# Source word -> its folded word and its stem, for words that fold to exactly one word.
+_WORD_OF: dict[str, str] = {}
+_STEM_OF: dict[str, str] = {}
+_CACHE_MAX = 500_000
 
 
-def _learn(raw: str) -> tuple[tuple[str, str], ...]:
+def _learn(raw: str) -> list[str]:
+    """Fold and stem a new source word; return the source words it stands for."""
+    if len(_STEM_OF) >= _CACHE_MAX:
+        _WORD_OF.clear()
+        _STEM_OF.clear()
     parts = WORD.findall(fold(raw))
-    pairs = tuple(zip(parts, _STEMMER.stemWords(parts), strict=True))
-    if len(pairs) == 1:
-        if len(_SIMPLE) >= _ANALYSED_MAX:
-            _SIMPLE.clear()
-        _SIMPLE[raw] = pairs[0]
-    return pairs
+    stems = _STEMMER.stemWords(parts)
+    if len(parts) == 1:
+        _WORD_OF[raw], _STEM_OF[raw] = parts[0], stems[0]
+        return [raw]
+    # Folding split it ('½' is '1⁄2'): each part stands for itself.
+    for part, s in zip(parts, stems, strict=True):
+        _WORD_OF[part], _STEM_OF[part] = part, s
+    return parts
 
 
-def analyse(text: str) -> tuple[list[str], list[str]]:
-    """The words and stems of a text, in order, as tokenize() splits them.
+def analyse(text: str) -> tuple[list[str], list[str], list[str]]:
+    """The source words, folded words and stems of a text, in order, as tokenize() splits them.
 
     The hot path of matching: each distinct source word is folded and stemmed
     once per process and then looked up.
     """
     raws = WORD.findall(text)
-    simple = _SIMPLE
+    stem_of, word_of = _STEM_OF, _WORD_OF
     try:
-        pairs = [simple[r] for r in raws]
+        return raws, [word_of[r] for r in raws], [stem_of[r] for r in raws]
     except KeyError:
-        pairs = [p for r in raws for p in ((simple[r],) if r in simple else _learn(r))]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
+        raws = [part for r in raws for part in ((r,) if r in stem_of else _learn(r))]
+        return raws, [word_of[r] for r in raws], [stem_of[r] for r in raws]
+
+
+def word_and_stem(raw: str) -> tuple[str, str]:
+    if raw not in _STEM_OF:
+        _learn(raw)
+    return _WORD_OF[raw], _STEM_OF[raw]

@@ -1,0 +1,35 @@
+"""The compiled rule set of a config: which rules an article matches, and where alerts go.
+
+Used by the pipeline, by `newswatch match`, and inside the parser worker
+processes, which match new articles off the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .models import Article, Config, Match
+from .rules import Matcher, snippet
+from .rules.compile import compile_rules, document
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The compiled rule set and where each rule's alerts go."""
+
+    matcher: Matcher
+    targets: dict[str, tuple[str, ...]]
+
+    tags: dict[str, tuple[str, ...]]  # feed name -> its tags, for scoped rules
+
+    @classmethod
+    def compile(cls, config: Config) -> Rules:
+        return cls(compile_rules(config), {r.name: config.targets_for(r) for r in config.rules},
+                   {f.name: f.tags for f in config.feeds})
+
+    def match(self, article: Article) -> Match | None:
+        doc = document(article)
+        names = self.matcher.match(doc, article.feed, self.tags.get(article.feed, ()))
+        if not names:
+            return None
+        return Match(article, tuple(names), snippet(doc, self.matcher.nodes(names)))
