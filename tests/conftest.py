@@ -27,7 +27,7 @@ def write_config(tmp_path: Path):  # type: ignore[no-untyped-def]
     """Write a config.toml in tmp_path from its parts; returns its path."""
 
     def write(feeds: list[tuple[str, str]], targets: list[tuple[str, str]],
-              rules: list[tuple[str, str]], extra: str = "", interval: str = "15m",
+              rules: list[tuple[str, ...]], extra: str = "", interval: str = "15m",
               backfill: str = "1d") -> Path:
         lines = ["[newswatch]", 'database = "nw.db"', f'interval = "{interval}"',
                  f'backfill = "{backfill}"', extra, ""]
@@ -35,8 +35,10 @@ def write_config(tmp_path: Path):  # type: ignore[no-untyped-def]
             lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"', ""]
         for name, url in targets:
             lines += ["[[targets]]", f'name = "{name}"', f'url = "{url}"', ""]
-        for name, query in rules:
-            lines += ["[[rules]]", f'name = "{name}"', f"query = '{query}'", ""]
+        for name, query, *notify in rules:  # (name, query[, target, ...])
+            lines += ["[[rules]]", f'name = "{name}"', f"query = '{query}'"]
+            lines += [f"notify = {list(notify)!r}".replace("'", '"')] if notify else []
+            lines.append("")
         path = tmp_path / "config.toml"
         path.write_text("\n".join(lines))
         return path

@@ -141,33 +141,14 @@ def test_dead_webhook_keeps_alert_pending_until_it_is_accepted(
 
 
 def test_rule_notify_picks_its_targets(feed_server: FeedServer, webhook: Webhook,
-                                       tmp_path: Path) -> None:
+                                       write_config: Any) -> None:
     other = Webhook()
     try:
         feed_server.publish("/w.xml", rss([Item("Section 333 and the largest drone attack",
                                                 "https://n.example/1")]))
-        path = tmp_path / "config.toml"
-        path.write_text(f"""
-[newswatch]
-database = "nw.db"
-[[feeds]]
-name = "w"
-url = "{feed_server.url('/w.xml')}"
-[[targets]]
-name = "a"
-url = "{webhook.apprise_url}"
-[[targets]]
-name = "b"
-url = "{other.apprise_url}"
-[[rules]]
-name = "drones"
-query = '"largest drone attack"'
-notify = ["a"]
-[[rules]]
-name = "s333"
-query = '"Section 333"'
-""")
-        once(path)
+        once(write_config([("w", feed_server.url("/w.xml"))],
+                          [("a", webhook.apprise_url), ("b", other.apprise_url)],
+                          [("drones", '"largest drone attack"', "a"), ("s333", '"Section 333"')]))
         assert "drones, s333" in webhook.messages[0]["message"]
         assert "matched: s333" in other.messages[0]["message"]
     finally:
@@ -256,30 +237,16 @@ def test_a_slow_feed_times_out_while_a_healthy_one_alerts(
 
 
 def test_a_dead_target_delays_only_its_own_alerts_and_order_is_kept(
-        feed_server: FeedServer, webhook: Webhook, tmp_path: Path) -> None:
+        feed_server: FeedServer, webhook: Webhook, write_config: Any) -> None:
     dead = Webhook()
     dead.fail = True
     try:
         items = [Item(f"Largest drone attack, part {i}", f"https://n.example/{i}")
                  for i in range(3)]
         feed_server.publish("/w.xml", rss(items))
-        path = tmp_path / "config.toml"
-        path.write_text(f"""
-[newswatch]
-database = "nw.db"
-[[feeds]]
-name = "w"
-url = "{feed_server.url('/w.xml')}"
-[[targets]]
-name = "live"
-url = "{webhook.apprise_url}"
-[[targets]]
-name = "dead"
-url = "{dead.apprise_url}"
-[[rules]]
-name = "drones"
-query = '"largest drone attack"'
-""")
+        path = write_config([("w", feed_server.url("/w.xml"))],
+                            [("live", webhook.apprise_url), ("dead", dead.apprise_url)],
+                            [("drones", '"largest drone attack"')])
         once(path)
         assert len(webhook.messages) == 3
         rows = db_rows(path, "SELECT status, attempts FROM alerts WHERE target = 'dead' "

@@ -27,6 +27,11 @@ Span = tuple[int, int]  # first and last token position, inclusive
 _EMPTY: frozenset[str] = frozenset()
 
 
+def _has_prefix(sorted_words: list[str], prefix: str) -> bool:
+    i = bisect_left(sorted_words, prefix)
+    return i < len(sorted_words) and sorted_words[i].startswith(prefix)
+
+
 class Field:
     __slots__ = ("name", "text", "raws", "words", "stems", "stemset", "__dict__")
 
@@ -60,9 +65,7 @@ class Field:
         return sorted(set(self.words))
 
     def has_prefix(self, prefix: str) -> bool:
-        words = self.sorted_words
-        i = bisect_left(words, prefix)
-        return i < len(words) and words[i].startswith(prefix)
+        return _has_prefix(self.sorted_words, prefix)
 
     @cached_property
     def tokens(self) -> list[Token]:
@@ -97,9 +100,7 @@ class Document:
         return sorted({w for n in DEFAULT_FIELDS for w in self.fields[n].words})
 
     def has_prefix(self, prefix: str) -> bool:
-        words = self.default_words
-        i = bisect_left(words, prefix)
-        return i < len(words) and words[i].startswith(prefix)
+        return _has_prefix(self.default_words, prefix)
 
     @cached_property
     def bigrams(self) -> frozenset[str]:
