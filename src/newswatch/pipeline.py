@@ -47,6 +47,9 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         self.targets = {r.name: self.config.targets_for(r) for r in self.config.rules}
+        # Feeds between fetch and commit at once: bounds the bodies and parsed
+        # articles held in memory, however many feeds are due together.
+        self.in_flight = asyncio.Semaphore(2 * self.config.settings.concurrency)
 
     def reconfigure(self, config: Config, notifier: Notifier) -> None:
         self.config, self.notifier = config, notifier
@@ -55,6 +58,10 @@ class Pipeline:
 
     async def refresh(self, feed: Feed) -> PollResult:
         """Poll one feed; never raises for a feed's own failure."""
+        async with self.in_flight:
+            return await self._refresh(feed)
+
+    async def _refresh(self, feed: Feed) -> PollResult:
         state = self.store.feed_state(feed.name)
         same_url = state.url == feed.url  # the config's URL changed: start afresh
         if same_url and state.disabled:
