@@ -76,6 +76,8 @@ class Document:
     def __init__(self, fields: dict[str, Field]) -> None:
         self.fields = fields
         self.stemset = frozenset().union(*[f.stemset for f in fields.values() if f.stems])
+        # Every distinct source word, for the matcher's trigger lookup.
+        self.raws = set().union(*[f.raws for f in fields.values() if f.raws])
         extra = fields["author"].stems or fields["category"].stems
         # The stems of title, summary and content: what a leaf without a field sees.
         self.default_stems = self.stemset if not extra else frozenset().union(
@@ -401,13 +403,12 @@ class Matcher:
         """Rules one of whose triggers occurs in the document."""
         found = set(self.always)
         by_word = self._by_word
-        for f in doc.fields.values():
-            for raw in set(f.raws):
-                hits = by_word.get(raw)
-                if hits is None:
-                    hits = self._rules_of_word(raw)
-                if hits:
-                    found.update(hits)
+        for raw in doc.raws:
+            hits = by_word.get(raw)
+            if hits is None:
+                hits = self._rules_of_word(raw)
+            if hits:
+                found.update(hits)
         return found
 
     def match(self, doc: Document, feed: str | None = None,
