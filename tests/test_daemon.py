@@ -199,3 +199,30 @@ def test_parser_workers_die_with_a_killed_daemon(
         if daemon.proc.poll() is None:
             daemon.proc.kill()
             daemon.proc.wait()
+
+
+def test_sighup_adds_and_removes_feeds(tmp_path: Path, feed_server: FeedServer,
+                                       webhook: Webhook) -> None:
+    first = feed_server.publish("/one.xml", rss([]))
+    second = feed_server.publish("/two.xml", rss([Item("Largest drone attack on Dnipro",
+                                                       "https://n.example/dnipro")]))
+    config = tmp_path / "config.toml"
+    rules = {"drones": '"largest drone attack"'}
+    config.write_text(config_text(first, webhook.apprise_url, rules))
+    daemon = Daemon(config)
+    try:
+        assert wait_until(lambda: feed_server.hits("/one.xml") >= 1)
+        assert feed_server.hits("/two.xml") == 0
+        config.write_text(config_text(second, webhook.apprise_url, rules).replace(
+            'name = "wire"', 'name = "second"'))  # "wire" removed, "second" added
+        daemon.proc.send_signal(signal.SIGHUP)
+        assert len(webhook.wait_for(1)) == 1, daemon.output()
+        assert webhook.messages[0]["title"] == "Largest drone attack on Dnipro"
+        polls_of_removed = feed_server.hits("/one.xml")
+        time.sleep(2.5)  # several 1 s intervals
+        assert feed_server.hits("/one.xml") == polls_of_removed
+        assert daemon.stop() == 0
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()
