@@ -320,7 +320,7 @@ def triggers(node: Node, cost: Counter[str] | None = None) -> frozenset[str] | N
 class Matcher:
     """All rules, compiled once; `match` returns the names of the matching rules."""
 
-    def __init__(self, rules: Sequence[CompiledRule], learn_after: int = 1000) -> None:
+    def __init__(self, rules: Sequence[CompiledRule], learn_after: int = 300) -> None:
         self.rules = list(rules)
         self.usage: Counter[str] = Counter()  # how many rules use each key
         for rule in self.rules:
