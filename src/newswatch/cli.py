@@ -196,6 +196,7 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     from .backtest import Hit, backtest
     from .errors import QueryError
     from .models import Rule
+    from .notify import highlighted
     from .rules import Synonyms
     from .rules.compile import compile_rule
     from .store import now
@@ -236,15 +237,9 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
         click.echo(f"    {h.article.url}")
         if h.snippet:
             click.echo("    " + "".join(click.style(t, bold=True) if bold else t
-                                        for t, bold in _segments(h.snippet)))
+                                        for t, bold in highlighted(h.snippet)))
     click.echo(f"{len(hits)} of {scanned} stored articles from the last {since} matched"
                + (f" (showing {limit})" if len(hits) == limit else ""))
-
-
-def _segments(snippet: str) -> list[tuple[str, bool]]:
-    from .notify import highlighted
-
-    return highlighted(snippet)
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""The compiled rule set of a config: which rules an article matches, and where alerts go.
+"""The compiled rule set of a config: which rules an article matches.
 
 Used by the pipeline, by `newswatch match`, and inside the parser worker
 processes, which match new articles off the event loop.
@@ -15,17 +15,14 @@ from .rules.compile import compile_rules, document
 
 @dataclass(frozen=True)
 class Rules:
-    """The compiled rule set and where each rule's alerts go."""
+    """The compiled rule set, with the feed tags that scoped rules need."""
 
     matcher: Matcher
-    targets: dict[str, tuple[str, ...]]
-
-    tags: dict[str, tuple[str, ...]]  # feed name -> its tags, for scoped rules
+    tags: dict[str, tuple[str, ...]]  # feed name -> its tags
 
     @classmethod
     def compile(cls, config: Config) -> Rules:
-        return cls(compile_rules(config), {r.name: config.targets_for(r) for r in config.rules},
-                   {f.name: f.tags for f in config.feeds})
+        return cls(compile_rules(config), {f.name: f.tags for f in config.feeds})
 
     def match(self, article: Article) -> Match | None:
         doc = document(article)

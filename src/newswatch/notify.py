@@ -12,14 +12,13 @@ import html
 import logging
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
 
 import apprise
 
 from . import plugins  # noqa: F401  (registers stdout://)
 from .errors import NotifyError
 from .models import Target
-from .store import Outgoing
+from .store import Outgoing, parse_iso
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT = 60.0
@@ -82,13 +81,11 @@ def format_alert(alert: Outgoing, fmt: str = "markdown") -> tuple[str, str]:
 
 
 def _when(published: str | None) -> str:
-    if not published:
-        return ""
     try:
-        stamp = datetime.strptime(published, "%Y-%m-%dT%H:%M:%SZ")
+        stamp = parse_iso(published)
     except ValueError:
         return ""
-    return f" · {stamp:%Y-%m-%d %H:%M} UTC"
+    return f" · {stamp:%Y-%m-%d %H:%M} UTC" if stamp else ""
 
 
 def body_format(url: str) -> str:

@@ -46,14 +46,14 @@ class Pipeline:
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
-        self.targets = {r.name: self.config.targets_for(r) for r in self.config.rules}
+        self.targets = _targets(self.config)
         # Feeds between fetch and commit at once: bounds the bodies and parsed
         # articles held in memory, however many feeds are due together.
         self.in_flight = asyncio.Semaphore(2 * self.config.settings.concurrency)
 
     def reconfigure(self, config: Config, notifier: Notifier) -> None:
         self.config, self.notifier = config, notifier
-        self.targets = {r.name: config.targets_for(r) for r in config.rules}
+        self.targets = _targets(config)
         self.parsers.reconfigure(config)
 
     async def refresh(self, feed: Feed) -> PollResult:
@@ -211,7 +211,7 @@ class Pipeline:
                 retry_at = now() + retry_delay(alert.attempts + 1, settings.retry_delay,
                                                settings.retry_max)
                 created = parse_iso(alert.created) or now()
-                give_up = now() - created >= timedelta(seconds=self.config.settings.give_up)
+                give_up = now() - created >= timedelta(seconds=settings.give_up)
                 self.store.mark_failed_attempt(alert.id, str(e), retry_at, give_up)
                 if give_up:
                     log.error("target=%s alert=%d failed for good after %d attempts: %s "
@@ -224,6 +224,11 @@ class Pipeline:
             sent += 1
             log.info("target=%s alert=%d sent", target, alert.id)
         return sent
+
+
+def _targets(config: Config) -> dict[str, tuple[str, ...]]:
+    """Rule name -> the targets its alerts go to."""
+    return {r.name: config.targets_for(r) for r in config.rules}
 
 
 def _human(seconds: float) -> str:
