@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import feedparser
 
+from . import xmlfeed
 from .errors import ParseError
 from .models import Article
 
@@ -76,6 +77,21 @@ def parse_feed(feed: str, body: bytes, headers: dict[str, str] | None = None) ->
     """Parse a feed body; raise ParseError if it is not a feed at all."""
     if not body.strip():
         raise ParseError("empty body")
+    headers = {k.lower(): v for k, v in (headers or {}).items()}  # HTTP names are any case
+    fast = xmlfeed.read(body, headers)
+    if fast is not None:
+        title, ttl, entries = fast
+        articles = [_article(feed, e) for e in entries]
+        return ParsedFeed(clean(title), [a for a in articles if a], _ttl_minutes(ttl))
+    return read_with_feedparser(feed, body, headers)
+
+
+def read_with_feedparser(feed: str, body: bytes,
+                         headers: dict[str, str] | None = None) -> ParsedFeed:
+    """parse_feed without the fast path: any feed feedparser can read."""
+    if not body.strip():
+        raise ParseError("empty body")
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
     d = feedparser.parse(io.BytesIO(body), response_headers=headers or {},
                          sanitize_html=False, resolve_relative_uris=False)
     if not d.entries and (d.bozo or not d.version):
@@ -103,7 +119,11 @@ def _describe(exc: object) -> str:
 
 
 def _ttl(d: Any) -> float | None:
-    ttl = str(d.feed.get("ttl", "")).strip()
+    return _ttl_minutes(str(d.feed.get("ttl", "")))
+
+
+def _ttl_minutes(ttl: str) -> float | None:
+    ttl = ttl.strip()
     return float(ttl) * 60 if ttl.isdigit() else None
 
 
