@@ -63,3 +63,16 @@ def test_every_generated_query_parses_or_names_a_column(q: str) -> None:
         parse(q)
     except QueryError as e:
         assert 1 <= e.column <= len(q) + 1
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.one_of(st.characters(max_codepoint=0x7f),
+                         st.sampled_from(list("\u00a0\u2019\u201c\u2014\u2026éЖ无½_"))),
+               max_size=60))
+def test_fast_word_split_finds_what_the_word_pattern_finds(text: str) -> None:
+    from newswatch.rules.text import WORD, _fast_split
+
+    fast = _fast_split(text)
+    assert fast is None or fast == WORD.findall(text)
+    if text.isascii():
+        assert fast is not None

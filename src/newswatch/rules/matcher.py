@@ -15,10 +15,10 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 from .query import DEFAULT_FIELDS, FIELDS, And, Near, Node, Not, Or, Phrase, Prefix, Regex, leaves
-from .text import Token, analyse, tokenize, word_and_stem
+from .text import STEM_OF, WORD_OF, Token, source_words, tokenize, word_and_stem
 
 log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds per field
@@ -27,47 +27,86 @@ Span = tuple[int, int]  # first and last token position, inclusive
 _EMPTY: frozenset[str] = frozenset()
 
 
+T = TypeVar("T")
+
+
+class lazy(Generic[T]):  # noqa: N801 - used like functools.cached_property
+    """functools.cached_property without its lock: computed once per object, on first use.
+
+    Documents live in one thread, and in 3.11 the lock costs more than most of
+    the values computed here.
+    """
+
+    def __init__(self, function: Callable[[Any], T]) -> None:
+        self.function, self.name = function, function.__name__
+
+    def __get__(self, obj: Any, owner: type | None = None) -> T:
+        value = obj.__dict__[self.name] = self.function(obj)
+        return value
+
+
+def _lookup(raws: Iterable[str], which: int) -> list[str]:
+    """The folded words (which=0) or stems (1) of source words."""
+    table = WORD_OF if which == 0 else STEM_OF
+    try:
+        return [table[r] for r in raws]
+    except KeyError:  # the per-process cache was emptied since the words were split
+        return [word_and_stem(r)[which] for r in raws]
+
+
 def _has_prefix(sorted_words: list[str], prefix: str) -> bool:
     i = bisect_left(sorted_words, prefix)
     return i < len(sorted_words) and sorted_words[i].startswith(prefix)
 
 
 class Field:
-    __slots__ = ("name", "text", "raws", "words", "stems", "stemset", "__dict__")
+    """One field of an article. Its source words are split on creation; their folded
+    forms and stems are looked up only when a candidate rule needs them."""
+
+    __slots__ = ("name", "text", "raws", "rawset", "__dict__")
 
     def __init__(self, name: str, text: str) -> None:
         self.name = name
         self.text = text
-        if text:
-            self.raws, self.words, self.stems = analyse(text)
-            self.stemset = frozenset(self.stems)
-        else:
-            self.raws, self.words, self.stems, self.stemset = [], [], [], _EMPTY
+        self.raws = source_words(text) if text else []
+        self.rawset = set(self.raws)
 
-    @cached_property
+    @lazy
+    def words(self) -> list[str]:
+        return _lookup(self.raws, 0)
+
+    @lazy
+    def stems(self) -> list[str]:
+        return _lookup(self.raws, 1)
+
+    @lazy
+    def stemset(self) -> frozenset[str]:
+        return frozenset(_lookup(self.rawset, 1)) if self.raws else _EMPTY
+
+    @lazy
     def positions(self) -> dict[str, list[int]]:
         found: defaultdict[str, list[int]] = defaultdict(list)
         for i, s in enumerate(self.stems):
             found[s].append(i)
         return dict(found)
 
-    @cached_property
+    @lazy
     def wordset(self) -> frozenset[str]:
         return frozenset(self.words)
 
-    @cached_property
+    @lazy
     def bigrams(self) -> frozenset[str]:
         stems = self.stems
         return frozenset([a + " " + b for a, b in zip(stems, stems[1:])])  # noqa: B905
 
-    @cached_property
+    @lazy
     def sorted_words(self) -> list[str]:
         return sorted(set(self.words))
 
     def has_prefix(self, prefix: str) -> bool:
         return _has_prefix(self.sorted_words, prefix)
 
-    @cached_property
+    @lazy
     def tokens(self) -> list[Token]:
         return tokenize(self.text)
 
@@ -75,13 +114,19 @@ class Field:
 class Document:
     def __init__(self, fields: dict[str, Field]) -> None:
         self.fields = fields
-        self.stemset = frozenset().union(*[f.stemset for f in fields.values() if f.stems])
         # Every distinct source word, for the matcher's trigger lookup.
-        self.raws = set().union(*[f.raws for f in fields.values() if f.raws])
-        extra = fields["author"].stems or fields["category"].stems
-        # The stems of title, summary and content: what a leaf without a field sees.
-        self.default_stems = self.stemset if not extra else frozenset().union(
-            *[fields[n].stemset for n in DEFAULT_FIELDS])
+        self.raws = set().union(*[f.rawset for f in fields.values() if f.raws])
+
+    @lazy
+    def stemset(self) -> frozenset[str]:
+        return frozenset().union(*[f.stemset for f in self.fields.values() if f.raws])
+
+    @lazy
+    def default_stems(self) -> frozenset[str]:
+        """The stems of title, summary and content: what a leaf without a field sees."""
+        if not (self.fields["author"].raws or self.fields["category"].raws):
+            return self.stemset
+        return frozenset().union(*[self.fields[n].stemset for n in DEFAULT_FIELDS])
 
     @classmethod
     def of(cls, title: str = "", summary: str = "", content: str = "", author: str = "",
@@ -92,11 +137,11 @@ class Document:
                  "category": category}
         return cls({name: Field(name, texts[name] or "") for name in FIELDS})
 
-    @cached_property
+    @lazy
     def wordset(self) -> frozenset[str]:
         return frozenset().union(*(f.wordset for f in self.fields.values()))
 
-    @cached_property
+    @lazy
     def default_words(self) -> list[str]:
         """The distinct words of title, summary and content, sorted (for prefixes)."""
         return sorted({w for n in DEFAULT_FIELDS for w in self.fields[n].words})
@@ -104,10 +149,10 @@ class Document:
     def has_prefix(self, prefix: str) -> bool:
         return _has_prefix(self.default_words, prefix)
 
-    @cached_property
+    @lazy
     def bigrams(self) -> frozenset[str]:
         """Every pair of adjacent stems in any field, as 'a b'."""
-        return frozenset().union(*[f.bigrams for f in self.fields.values() if f.stems])
+        return frozenset().union(*[f.bigrams for f in self.fields.values() if f.raws])
 
 
 class RegexTimeout(Exception):
@@ -361,6 +406,7 @@ class Matcher:
                     self.index[k].append(i)
         self.prefix_lengths = sorted({len(k) for k in self.prefixes})
         self._by_word: dict[str, tuple[int, ...]] = {}  # source word -> rules it triggers
+        self._idle: set[str] = set()  # source words known to trigger no rule
 
     def _learn(self, doc: Document) -> None:
         self.stem_df.update(doc.stemset)
@@ -394,8 +440,12 @@ class Matcher:
         for n in self.prefix_lengths:
             hits.extend(i for prefix, i in self.prefixes.get(word[:n], ())
                         if word.startswith(prefix))
-        if len(self._by_word) >= 500_000:
+        if len(self._by_word) + len(self._idle) >= 500_000:
             self._by_word.clear()
+            self._idle.clear()
+        if not hits:
+            self._idle.add(raw)
+            return ()
         found = self._by_word[raw] = tuple(hits)
         return found
 
@@ -403,7 +453,7 @@ class Matcher:
         """Rules one of whose triggers occurs in the document."""
         found = set(self.always)
         by_word = self._by_word
-        for raw in doc.raws:
+        for raw in doc.raws - self._idle:  # most words trigger nothing: skip them in C
             hits = by_word.get(raw)
             if hits is None:
                 hits = self._rules_of_word(raw)
@@ -417,14 +467,16 @@ class Matcher:
         if self.learned < self.learn_after:
             self._learn(doc)
         tags = tuple(tags)
-        stems = doc.stemset
+        candidates = self.candidates(doc)
+        if not candidates:
+            return []
         requires, requires_pairs, tests = self.requires, self.requires_pairs, self.tests
         found = []
-        for i in self.candidates(doc):
+        for i in candidates:
             # Cheap tests first: every required stem, and every required pair of
             # adjacent stems (of a phrase), occurs somewhere in the document.
             for need in requires[i]:
-                if need.isdisjoint(stems):
+                if need.isdisjoint(doc.stemset):
                     break
             else:
                 if requires_pairs[i]:
