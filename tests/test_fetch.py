@@ -76,10 +76,20 @@ def test_body_over_the_cap_is_refused(feed_server: FeedServer) -> None:
 
 def test_gzip_body_is_decoded_and_capped_after_decoding(feed_server: FeedServer) -> None:
     url = feed_server.publish("/small.gz", "<rss>hello</rss>", gzip=True)
-    assert fetch(url).body == b"<rss>hello</rss>"
+    small = fetch(url)
+    assert small.encoding == "gzip" and small.body != b"<rss>hello</rss>"  # decoded by a worker
+    assert small.decoded(100_000) == b"<rss>hello</rss>"
     bomb = feed_server.publish("/bomb.gz", b"\0" * 5_000_000, gzip=True)  # ~5 KB on the wire
+    response = fetch(bomb)
+    assert len(response.body) < 10_000
     with pytest.raises(FetchError, match="body too large"):
-        fetch(bomb)
+        response.decoded(100_000)
+
+
+def test_unknown_content_encoding_is_refused(feed_server: FeedServer) -> None:
+    feed_server.routes["/br"] = Route(body=b"xx", headers={"Content-Encoding": "br"})
+    with pytest.raises(FetchError, match="unsupported Content-Encoding"):
+        fetch(feed_server.url("/br"))
 
 
 def test_permanent_redirect_is_reported(feed_server: FeedServer) -> None:

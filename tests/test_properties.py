@@ -76,3 +76,15 @@ def test_fast_word_split_finds_what_the_word_pattern_finds(text: str) -> None:
     assert fast is None or fast == WORD.findall(text)
     if text.isascii():
         assert fast is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["http", "https", "HTTP"]),
+       st.text(st.sampled_from(list("abcXYZ09.-")), min_size=1, max_size=12),
+       st.text(st.sampled_from(list("abc/._~%-:@!$&'()*+,;=X")), max_size=20))
+def test_canonical_url_shortcut_agrees_with_the_full_path(scheme: str, host: str,
+                                                          path: str) -> None:
+    from newswatch.parse import _canonical, canonical_url
+
+    url = f"{scheme}://{host}{'/' + path if path else ''}"
+    assert canonical_url(url) == _canonical(url)

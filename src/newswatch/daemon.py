@@ -70,8 +70,15 @@ async def close_pipeline(pipeline: Pipeline) -> None:
 async def poll_all(config: Config) -> list[PollResult]:
     """`newswatch once`: poll every feed, deliver, return each feed's result."""
     pipeline = open_pipeline(config)
+
+    async def poll(feed: Feed) -> PollResult:
+        result = await pipeline.refresh(feed)
+        if result.alerts:  # as the daemon does: alerts go out while other feeds are polled
+            await pipeline.deliver()
+        return result
+
     try:
-        results = await asyncio.gather(*(pipeline.refresh(f) for f in config.feeds))
+        results = await asyncio.gather(*(poll(f) for f in config.feeds))
         await pipeline.deliver()
         pipeline.prune()
         return list(results)

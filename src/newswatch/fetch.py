@@ -38,13 +38,17 @@ MAX_REDIRECTS = 5
 class Response:
     status: int  # 200 or 304
     url: str  # after redirects
-    body: bytes = b""
+    body: bytes = b""  # as sent: still compressed when `encoding` says so (see decode)
     headers: dict[str, str] = field(default_factory=dict)
     etag: str | None = None
     last_modified: str | None = None
     moved_to: str | None = None  # set when every redirect was permanent (301/308)
     retry_after: float | None = None
     fresh_for: float | None = None  # seconds, from Cache-Control max-age or Expires
+    encoding: str = ""  # Content-Encoding of body: gzip, deflate or none
+
+    def decoded(self, cap: int) -> bytes:
+        return decode(self.body, self.encoding, cap)
 
     @property
     def not_modified(self) -> bool:
@@ -78,6 +82,14 @@ def fresh_for(headers: httpx.Headers, now: float | None = None) -> float | None:
         return float(m.group(1))
     expires = headers.get("Expires")
     return _seconds_until(expires, now) if expires else None
+
+
+def decode(body: bytes, encoding: str, cap: int) -> bytes:
+    """A body decompressed, never to more than `cap` bytes (a gzip bomb stops there).
+
+    Run where the body is parsed (a worker process), not in the event loop.
+    """
+    return _Decoder(encoding, cap).feed(body) if encoding else body
 
 
 class _Decoder:
@@ -185,8 +197,10 @@ class Fetcher:
                 raise FetchError(f"HTTP {r.status_code} {r.reason_phrase}".strip(), r.status_code,
                                  retry_after=wait)
             body = await self._read(r)
+            encoding = r.headers.get("Content-Encoding", "").strip().lower()
             return Response(
                 200, str(r.url), body, dict(r.headers.items()),
+                encoding="" if encoding == "identity" else encoding,
                 etag=r.headers.get("ETag"), last_modified=r.headers.get("Last-Modified"),
                 moved_to=moved, retry_after=wait, fresh_for=fresh_for(r.headers))
 
@@ -196,11 +210,15 @@ class Fetcher:
         encoding = r.headers.get("Content-Encoding", "")
         if declared.isdigit() and int(declared) > cap and not encoding:
             raise FetchError(f"body too large ({int(declared)} bytes; the limit is {cap})")
-        decoder = _Decoder(encoding, cap)
+        _Decoder(encoding, cap)  # refuses an encoding it could not decode
         chunks: list[bytes] = []
-        # Raw bytes, decompressed here with a bound: a gzip bomb stops at the cap.
+        size = 0
+        # Raw bytes, capped as they come; decompressed (with the same cap) by decode().
         async for chunk in r.aiter_raw():
-            chunks.append(decoder.feed(chunk))
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(f"body too large (over {cap} bytes)")
+            chunks.append(chunk)
         return b"".join(chunks)
 
 

@@ -11,6 +11,7 @@ import asyncio
 import html
 import logging
 import re
+import threading
 from collections.abc import Callable, Sequence
 
 import apprise
@@ -104,6 +105,10 @@ class Notifier:
     def __init__(self, targets: Sequence[Target]) -> None:
         self.targets = {t.name: t for t in targets}
         self.formats: dict[str, str] = {}
+        # One apprise object per target, reused (building one costs ~1 ms a message);
+        # the lock keeps one message at a time per target, as delivery does anyway.
+        self._apprise: dict[str, tuple[threading.Lock, apprise.Apprise]] = {}
+        self._apprise_lock = threading.Lock()
         for t in targets:
             _scrub.secrets.update(secret_pieces(t.url))
 
@@ -117,12 +122,17 @@ class Notifier:
 
     def _send_blocking(self, name: str, title: str, body: str, fmt: str,
                        accepted: Callable[[], None] | None) -> bool:
-        ap = apprise.Apprise()
-        if not ap.add(self.targets[name].url):
-            return False
-        ok = bool(ap.notify(body=body, title=title, body_format=apprise.NotifyFormat(fmt)))
-        if ok and accepted is not None:
-            accepted()  # at once, in this thread: the window for a repeat stays tiny
+        with self._apprise_lock:
+            if name not in self._apprise:
+                ap = apprise.Apprise()
+                if not ap.add(self.targets[name].url):
+                    return False
+                self._apprise[name] = (threading.Lock(), ap)
+            lock, ap = self._apprise[name]
+        with lock:
+            ok = bool(ap.notify(body=body, title=title, body_format=apprise.NotifyFormat(fmt)))
+            if ok and accepted is not None:
+                accepted()  # at once, in this thread: the window for a repeat stays tiny
         return ok
 
     async def send_alert(self, alert: Outgoing, accepted: Callable[[], None] | None = None

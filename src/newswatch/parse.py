@@ -53,8 +53,18 @@ def clean(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
+# Already canonical: lower-case http(s) host, no port, user, query or fragment.
+_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(/[^?#\s]*)?")
+
+
 def canonical_url(url: str) -> str:
     """Scheme and host lower-cased, default port, utm_* parameters and fragment removed."""
+    if _PLAIN_URL.fullmatch(url):
+        return url if "/" in url[8:] else url + "/"
+    return _canonical(url)
+
+
+def _canonical(url: str) -> str:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()

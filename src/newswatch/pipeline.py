@@ -76,7 +76,8 @@ class Pipeline:
             digest = hashlib.sha256(response.body).hexdigest() if response.body else None
             if response.not_modified or (same_url and digest == state.body_hash):
                 return self._record_unchanged(feed, response, started)
-            parsed = await self.parsers.parse(feed.name, response.body, response.headers)
+            parsed = await self.parsers.parse(feed.name, response.body, response.headers,
+                                              response.encoding, self.config.settings.max_body)
             fresh = self.store.unseen(parsed.articles)
             if not state.polled:  # first poll: older articles are recorded, not alerted
                 cutoff = started - timedelta(seconds=self.config.settings.backfill)

@@ -23,7 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
-from .errors import ParseError
+from .errors import FetchError, ParseError
+from .fetch import decode
 from .matching import Rules
 from .models import Article, Config, Match
 from .parse import ParsedFeed, parse_feed
@@ -59,6 +60,16 @@ def _exit_with(owner: int) -> None:
         time.sleep(1.0)
 
 
+def read_feed(feed: str, body: bytes, headers: dict[str, str], encoding: str,
+              cap: int) -> ParsedFeed:
+    """Decompress (bounded) and parse a feed body: the CPU-heavy half of a poll."""
+    try:
+        data = decode(body, encoding, cap)
+    except FetchError as e:
+        raise ParseError(str(e)) from None
+    return parse_feed(feed, data, headers)
+
+
 def _match(articles: list[Article]) -> list[Match]:
     assert _rules is not None
     return [m for a in articles if (m := _rules.match(a))]
@@ -85,10 +96,13 @@ class Parsers:
                 initializer=_start_worker, initargs=(os.getpid(), self.config))
         return self.pool
 
-    async def parse(self, feed: str, body: bytes, headers: dict[str, str]) -> ParsedFeed:
+    async def parse(self, feed: str, body: bytes, headers: dict[str, str],
+                    encoding: str = "", cap: int = 2**62) -> ParsedFeed:
+        """Parse a body, decompressing it first if `encoding` says it is compressed."""
+        args = (feed, body, headers, encoding, cap)
         if self.workers == 0:
-            return await asyncio.to_thread(parse_feed, feed, body, headers)
-        parsed: ParsedFeed = await self._run(parse_feed, feed, body, headers)
+            return await asyncio.to_thread(read_feed, *args)
+        parsed: ParsedFeed = await self._run(read_feed, *args)
         return parsed
 
     async def match(self, articles: list[Article]) -> list[Match]:

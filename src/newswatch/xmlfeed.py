@@ -231,6 +231,8 @@ def _value(element: Any, atom: bool,
     output = (element.text or "").strip()
     if not atom and kind == "text/plain" and _looks_like_html(output):
         kind = "text/html"
+    if output.isascii():  # both steps below leave ASCII as it is
+        return output, {"type": kind}
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         output = output.encode("iso-8859-1").decode("utf-8")  # feedparser's mojibake repair
     return output.translate(_cp1252), {"type": kind}
