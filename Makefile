@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test once check lint clean
+.PHONY: run test once check lint clean peers
 
 $(BIN)/newswatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(BIN)/newswatch
 lint: $(BIN)/newswatch
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+
+# rss2email and feed2exec in their own virtualenv, for `bench/poll.py --peers`.
+peers:
+	$(PYTHON) -m venv .peers
+	.peers/bin/pip install --quiet rss2email==3.14 feed2exec==0.23.0
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

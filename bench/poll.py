@@ -89,11 +89,12 @@ def tree_rss(root: int) -> int:
     return total
 
 
-def measure(cmd: list[str]) -> dict[str, float]:
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
     """Run a command; wall seconds, CPU seconds (it and its children), peak tree memory."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
     peak = 0
     done = threading.Event()
 
@@ -186,6 +187,40 @@ def polls(farm: Farm, directory: Path, config: Path, with_baseline: bool,
     return out
 
 
+def run_peers(feeds: int, items: int, ours: dict[str, dict[str, float]],
+              our_feeds: int) -> None:
+    """rss2email and feed2exec (when installed) on a farm of their own, same polls."""
+    import peers
+
+    found = peers.available()
+    missing = sorted({p.name for p in peers.PEERS} - {p.name for p in found})
+    if missing:
+        print(f"\npeers not installed (make peers): {', '.join(missing)}")
+    for peer in found:
+        with tempfile.TemporaryDirectory() as tmp:
+            directory = Path(tmp)
+            farm = Farm(feeds, items)
+            try:
+                env = peers.environment(directory)
+                peer.setup(directory, farm.urls())
+                runs = {}
+                for name in ("first", "unchanged", "advanced"):
+                    if name == "advanced":
+                        farm.advance(5)
+                    runs[name] = measure(peer.poll(directory), env)
+            finally:
+                farm.close()
+        print(f"\n{peer.name}, {feeds} feeds × {items} items")
+        print(f"{'poll':<11} {'wall s':>7} {'feeds/s':>8} {'CPU s':>6} {'peak MB':>8} "
+              f"{'newswatch ÷ it (feeds/s)':>25}")
+        for name in ("first", "unchanged", "advanced"):
+            r = runs[name]
+            theirs = feeds / r["wall"]
+            mine = our_feeds / ours[name]["wall"]
+            print(f"{name:<11} {r['wall']:>7.2f} {theirs:>8.1f} {r['cpu']:>6.1f} "
+                  f"{r['peak_mb']:>8.0f} {mine / theirs:>25.1f}")
+
+
 def report(label: str, feeds: int, items: int, runs: dict[str, dict[str, float]]) -> None:
     print(f"\n{label}")
     print(f"{'poll':<11} {'':<10} {'wall s':>7} {'feeds/s':>8} {'items/s':>8} {'CPU s':>6} "
@@ -208,6 +243,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--history", type=int, default=1_000_000)
     parser.add_argument("--rules", type=int, default=10_000)
+    parser.add_argument("--peers", action="store_true",
+                        help="also time rss2email and feed2exec (installed with `make peers`)")
+    parser.add_argument("--peer-feeds", type=int, default=100,
+                        help="feeds for the peers' farm (they poll one feed at a time)")
     args = parser.parse_args()
     hook = Webhook()
     results = {}
@@ -239,6 +278,8 @@ def main() -> None:
         for name in ("first", "unchanged", "advanced"):
             print(f"{name:<10} with history ÷ empty (time): "
                   f"{full[name]['wall'] / empty[name]['wall']:.2f}  (target ≤ 1.2)")
+    if args.peers:
+        run_peers(args.peer_feeds, args.items, empty, args.feeds)
     cpu_304 = empty["unchanged"]["cpu"]
     print(f"CPU per nothing-changed poll of {args.feeds} feeds: {cpu_304:.1f} s; "
           f"10,000 feeds every 15 min: ~{cpu_304 * 10_000 / args.feeds:.0f} CPU s per 900 s "
