@@ -13,7 +13,6 @@ import email.utils
 import logging
 import re
 import time
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from . import __version__
+from .bodies import Decoder, decode
 from .errors import FetchError
 from .models import Settings
 
@@ -82,49 +82,6 @@ def fresh_for(headers: httpx.Headers, now: float | None = None) -> float | None:
         return float(m.group(1))
     expires = headers.get("Expires")
     return _seconds_until(expires, now) if expires else None
-
-
-def decode(body: bytes, encoding: str, cap: int) -> bytes:
-    """A body decompressed, never to more than `cap` bytes (a gzip bomb stops there).
-
-    Run where the body is parsed (a worker process), not in the event loop.
-    """
-    return _Decoder(encoding, cap).feed(body) if encoding else body
-
-
-class _Decoder:
-    """Decompresses a body while never holding more than `cap` bytes of output."""
-
-    def __init__(self, encoding: str, cap: int) -> None:
-        self.encoding = encoding.strip().lower()
-        if self.encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
-            raise FetchError(f"unsupported Content-Encoding {encoding!r}")
-        # 47: zlib or gzip, detected from the header.
-        self.zlib = zlib.decompressobj(47) if self.encoding not in ("", "identity") else None
-        self.cap = cap
-        self.size = 0
-        self.started = False
-
-    def feed(self, data: bytes) -> bytes:
-        out = data if self.zlib is None else self._inflate(data)
-        self.size += len(out)
-        if self.size > self.cap:
-            raise FetchError(f"body too large (over {self.cap} bytes)")
-        return out
-
-    def _inflate(self, data: bytes) -> bytes:
-        assert self.zlib is not None
-        try:
-            out = self.zlib.decompress(data, self.cap - self.size + 1)
-        except zlib.error:
-            if self.started or self.encoding != "deflate":
-                raise FetchError("the body could not be decompressed") from None
-            self.zlib = zlib.decompressobj(-15)  # raw deflate, as some servers send
-            out = self.zlib.decompress(data, self.cap - self.size + 1)
-        self.started = True
-        if self.zlib.unconsumed_tail:  # output reached the cap with input left over
-            raise FetchError(f"body too large (over {self.cap} bytes)")
-        return out
 
 
 def public_url(url: str) -> str:
@@ -210,7 +167,7 @@ class Fetcher:
         encoding = r.headers.get("Content-Encoding", "")
         if declared.isdigit() and int(declared) > cap and not encoding:
             raise FetchError(f"body too large ({int(declared)} bytes; the limit is {cap})")
-        _Decoder(encoding, cap)  # refuses an encoding it could not decode
+        Decoder(encoding, cap)  # refuses an encoding it could not decode
         chunks: list[bytes] = []
         size = 0
         # Raw bytes, capped as they come; decompressed (with the same cap) by decode().

@@ -23,8 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
+from .bodies import decode
 from .errors import FetchError, ParseError
-from .fetch import decode
 from .matching import Rules
 from .models import Article, Config, Match
 from .parse import ParsedFeed, parse_feed

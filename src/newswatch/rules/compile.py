@@ -9,8 +9,9 @@ from .synonyms import Synonyms
 
 
 def compile_rule(rule: Rule, synonyms: Synonyms) -> CompiledRule:
-    names = frozenset(s for s in rule.feeds if not s.startswith("tag:"))
-    tags = frozenset(s[4:] for s in rule.feeds if s.startswith("tag:"))
+    # frozenset() is a shared singleton; an empty one built from a generator is not.
+    names = frozenset(s for s in rule.feeds if not s.startswith("tag:")) or frozenset()
+    tags = frozenset(s[4:] for s in rule.feeds if s.startswith("tag:")) or frozenset()
     return CompiledRule(rule.name, synonyms.expand(parse(rule.query)), names, tags)
 
 

@@ -414,6 +414,8 @@ class Matcher:
         self.learned += 1
         if self.learned == self.learn_after:
             self._index(self._text_cost())
+            self.stem_df.clear()  # learned once; the memory goes back
+            self.word_df.clear()
 
     def _text_cost(self) -> Counter[str]:
         words = sorted(self.word_df)
@@ -440,7 +442,7 @@ class Matcher:
         for n in self.prefix_lengths:
             hits.extend(i for prefix, i in self.prefixes.get(word[:n], ())
                         if word.startswith(prefix))
-        if len(self._by_word) + len(self._idle) >= 500_000:
+        if len(self._by_word) + len(self._idle) >= 200_000:
             self._by_word.clear()
             self._idle.clear()
         if not hits:

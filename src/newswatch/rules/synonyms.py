@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from .query import And, Near, Node, Not, Or, Phrase, Prefix, Regex
+from .query import And, Near, Node, Not, Or, Phrase, Prefix, Regex, slot
 from .text import stem, words
 
 MAX_VARIANTS = 64
@@ -62,7 +62,7 @@ class Synonyms:
             walk(i + 1, (*slots, frozenset(self.single.get(stems[i], {stems[i]}))))
             for n in range(1, min(self.longest, len(stems) - i) + 1):
                 for swap in sorted(self.multi.get(stems[i : i + n], ())):
-                    walk(i + n, slots + tuple(frozenset([s]) for s in swap))
+                    walk(i + n, slots + tuple(slot(s) for s in swap))
 
         walk(0, ())
         return list(dict.fromkeys(out))

@@ -64,7 +64,7 @@ def tokenize(text: str) -> list[Token]:
 # Source word -> its folded word and its stem, for words that fold to exactly one word.
 WORD_OF: dict[str, str] = {}
 STEM_OF: dict[str, str] = {}
-_CACHE_MAX = 500_000
+_CACHE_MAX = 200_000  # words; bounds the memory a long-running worker keeps
 
 
 def _learn(raw: str) -> list[str]:
