@@ -61,8 +61,13 @@ class Farm:
         self.proc.wait()
 
 
-def tree_rss(root: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes."""
+def tree_rss(root: int) -> tuple[int, int]:
+    """Memory of a process and all its descendants, in bytes: (RSS summed, PSS summed).
+
+    RSS counts a shared library's pages once per process that maps it; PSS
+    splits shared pages between the processes sharing them, so its sum is
+    what the family really holds.
+    """
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -78,15 +83,17 @@ def tree_rss(root: int) -> int:
             if ppid in family and pid not in family:
                 family.add(pid)
                 grew = True
-    total = 0
+    rss = pss = 0
     for pid in family:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) * 1024
         except OSError:
             continue
-    return total
+    return rss, pss
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
@@ -95,13 +102,14 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, floa
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
-    peak = 0
+    peak = peak_pss = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
-            peak = max(peak, tree_rss(proc.pid))
+            rss, pss = tree_rss(proc.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -114,7 +122,8 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, floa
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[:4]} failed ({proc.returncode}):\n{err[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu, "peak_mb": peak / 2**20, "out": out}  # type: ignore[dict-item]
+    return {"wall": wall, "cpu": cpu, "peak_mb": peak / 2**20, "pss_mb": peak_pss / 2**20,
+            "out": out}  # type: ignore[dict-item]
 
 
 def write_config(directory: Path, urls: list[str], hook: Webhook, n_rules: int) -> Path:
@@ -224,7 +233,7 @@ def run_peers(feeds: int, items: int, ours: dict[str, dict[str, float]],
 def report(label: str, feeds: int, items: int, runs: dict[str, dict[str, float]]) -> None:
     print(f"\n{label}")
     print(f"{'poll':<11} {'':<10} {'wall s':>7} {'feeds/s':>8} {'items/s':>8} {'CPU s':>6} "
-          f"{'peak MB':>8} {'× baseline':>10}")
+          f"{'RSS MB':>7} {'PSS MB':>7} {'× baseline':>10}")
     for name, new_items in (("first", items), ("unchanged", 0), ("advanced", 5)):
         r = runs[name]
         b = runs.get(f"baseline-{name}")
@@ -233,7 +242,8 @@ def report(label: str, feeds: int, items: int, runs: dict[str, dict[str, float]]
             if x is None:
                 continue
             print(f"{name:<11} {who:<10} {x['wall']:>7.2f} {feeds / x['wall']:>8.0f} "
-                  f"{feeds * new_items / x['wall']:>8.0f} {x['cpu']:>6.1f} {x['peak_mb']:>8.0f} "
+                  f"{feeds * new_items / x['wall']:>8.0f} {x['cpu']:>6.1f} {x['peak_mb']:>7.0f} "
+                  f"{x['pss_mb']:>7.0f} "
                   f"{ratio if who == 'newswatch' else '':>10}")
 
 
@@ -280,6 +290,11 @@ def main() -> None:
                   f"{full[name]['wall'] / empty[name]['wall']:.2f}  (target ≤ 1.2)")
     if args.peers:
         run_peers(args.peer_feeds, args.items, empty, args.feeds)
+    if args.rules:
+        many = results[f"{args.rules:,} rules"]
+        peak = max(r["pss_mb"] for r in many.values())
+        print(f"peak memory at {args.feeds} feeds and {args.rules:,} rules, daemon and workers "
+              f"together (PSS): {peak:.0f} MB  (target ≤ 250)")
     cpu_304 = empty["unchanged"]["cpu"]
     print(f"CPU per nothing-changed poll of {args.feeds} feeds: {cpu_304:.1f} s; "
           f"10,000 feeds every 15 min: ~{cpu_304 * 10_000 / args.feeds:.0f} CPU s per 900 s "
