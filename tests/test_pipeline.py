@@ -269,12 +269,13 @@ def test_alert_is_given_up_after_the_give_up_age_and_retry_sends_it(
     from newswatch.cli import main
 
     path = setup({"wire": [Item("Largest drone attack", "https://n.example/1")]},
-                 extra='give_up = "1s"')
+                 extra='give_up = "1h"')
     webhook.fail = True
     once(path)
-    time.sleep(1.2)
-    with sqlite3.connect(path.parent / "nw.db") as conn:
-        conn.execute("UPDATE alerts SET next_attempt = '2000-01-01T00:00:00Z'")
+    assert db_rows(path, "SELECT status, attempts FROM alerts") == [("pending", 1)]
+    with sqlite3.connect(path.parent / "nw.db") as conn:  # an hour and more later
+        conn.execute("UPDATE alerts SET next_attempt = '2000-01-01T00:00:00Z', "
+                     "created = '2000-01-01T00:00:00Z'")
     once(path)
     assert db_rows(path, "SELECT status, attempts FROM alerts") == [("failed", 2)]
     runner = CliRunner()

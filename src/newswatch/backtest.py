@@ -23,12 +23,13 @@ class Hit:
 
 
 def backtest(store: Store, rule: CompiledRule, since: datetime, feed: str | None = None,
-             tags: dict[str, tuple[str, ...]] | None = None) -> Iterator[tuple[int, Hit | None]]:
+             tags: dict[str, tuple[str, ...]] | None = None,
+             languages: dict[str, str] | None = None) -> Iterator[tuple[int, Hit | None]]:
     """Yield (articles scanned so far, hit or None) for each stored article."""
     matcher = Matcher([rule])
-    tags = tags or {}
+    tags, languages = tags or {}, languages or {}
     for n, article in enumerate(store.stored_articles(since, feed), 1):
-        doc = document(article)
+        doc = document(article, languages.get(article.feed))
         if matcher.match(doc, article.feed, tags.get(article.feed, ())):
             yield n, Hit(article, snippet(doc, [rule.node]))
         else:

@@ -198,7 +198,8 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     from .models import Rule
     from .notify import highlighted
     from .rules import Synonyms
-    from .rules.compile import compile_rule
+    from .rules.compile import compile_rule, rule_languages
+    from .rules.text import query_languages
     from .store import now
 
     config = _load(ctx)
@@ -208,7 +209,9 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     if rule_name and rule is None:
         raise click.ClickException(f"no rule named {rule_name!r} in {ctx.obj['config_path']}")
     try:
-        compiled = compile_rule(rule or Rule("query", query or ""), Synonyms(config.synonyms))
+        rule = rule or Rule("query", query or "")
+        with query_languages(rule_languages(config, rule)):
+            compiled = compile_rule(rule, Synonyms(config.synonyms))
         window = config_module.parse_duration(since)
     except QueryError as e:
         click.echo(f"query: {e}\n    {query}\n    {' ' * (e.column - 1)}^", err=True)
@@ -221,7 +224,8 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     if store:
         tags = {f.name: f.tags for f in config.feeds}
         cutoff = now() - timedelta(seconds=window)
-        for n, hit in backtest(store, compiled, cutoff, feed, tags):
+        languages = {f.name: f.language for f in config.feeds if f.language}
+        for n, hit in backtest(store, compiled, cutoff, feed, tags, languages):
             scanned = n
             if hit and len(hits) < limit:
                 hits.append(hit)

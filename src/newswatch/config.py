@@ -23,7 +23,7 @@ from . import plugins  # noqa: F401  (registers stdout://)
 from .errors import ConfigError, QueryError
 from .models import Config, Feed, Rule, Settings, Target
 from .rules import parse as parse_query
-from .rules.text import words
+from .rules.text import LANGUAGES, language_code, words
 
 T = TypeVar("T")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -36,10 +36,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 SECTION_KEYS = {
     "newswatch": {"database", "interval", "backfill", "concurrency", "per_host", "timeout",
                   "max_body", "max_backoff", "retention", "max_hint", "give_up", "retry_delay",
-                  "retry_max", "parse_workers"},
-    "feeds": {"name", "url", "tags", "interval"},
+                  "retry_max", "parse_workers", "languages"},
+    "feeds": {"name", "url", "tags", "interval", "language"},
     "targets": {"name", "url"},
-    "rules": {"name", "query", "notify", "feeds"},
+    "rules": {"name", "query", "notify", "feeds", "language"},
     "synonyms": set(),  # any key
 }
 
@@ -146,6 +146,21 @@ def expand_env(text: str, environ: dict[str, str] | os._Environ[str] = os.enviro
     return _ENV.sub(replace, text)
 
 
+def _language(value: object) -> str:
+    code = language_code(_string(value))
+    if not code:
+        known = ", ".join(sorted(LANGUAGES))
+        raise ValueError(f"unknown language {value!r} (newswatch knows: {known})")
+    return code
+
+
+def _languages(value: object) -> tuple[str, ...]:
+    codes = tuple(_language(v) for v in _strings(value))
+    if not codes:
+        raise ValueError("expected at least one language code")
+    return codes
+
+
 def _feed_url(value: object) -> str:
     url = expand_env(_string(value))
     parts = urlsplit(url)
@@ -222,6 +237,8 @@ def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
         retry_max=c.get(table, "retry_max", w, _positive(parse_duration),
                         defaults.retry_max) or 1,
         parse_workers=c.get(table, "parse_workers", w, _whole, None),
+        languages=c.get(table, "languages", w, _languages, defaults.languages)
+        or defaults.languages,
     )
 
 
@@ -285,7 +302,9 @@ def load(path: Path | str) -> Config:
         url = c.get(t, "url", label, _feed_url, required=True)
         tags = c.get(t, "tags", label, _strings) or ()
         interval = c.get(t, "interval", label, _positive(parse_duration)) or settings.interval
-        feeds.append((label, Feed(name, url, tags, interval) if name and url else None))
+        language = c.get(t, "language", label, _language) or ""
+        feeds.append((label, Feed(name, url, tags, interval, language) if name and url
+                      else None))
 
     targets: list[tuple[str, Target | None]] = []
     for label, t in _tables(c, data, "targets"):
@@ -304,7 +323,9 @@ def load(path: Path | str) -> Config:
                 c.problem(f"{label}.notify", f"no target named {target!r}")
         scope: tuple[str, ...] = c.get(t, "feeds", label, _strings) or ()
         _scope(c, label, scope, [f for _, f in feeds if f])
-        rules.append((label, Rule(name, query, notify, scope) if name and query else None))
+        language = c.get(t, "language", label, _language) or ""
+        rules.append((label, Rule(name, query, notify, scope, language) if name and query
+                      else None))
 
     synonyms = _synonyms(c, data)
     _unique(c, feeds, "feed")

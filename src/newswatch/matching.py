@@ -19,13 +19,15 @@ class Rules:
 
     matcher: Matcher
     tags: dict[str, tuple[str, ...]]  # feed name -> its tags
+    languages: dict[str, str]  # feed name -> the language set for it in the config
 
     @classmethod
     def compile(cls, config: Config) -> Rules:
-        return cls(compile_rules(config), {f.name: f.tags for f in config.feeds})
+        return cls(compile_rules(config), {f.name: f.tags for f in config.feeds},
+                   {f.name: f.language for f in config.feeds if f.language})
 
     def match(self, article: Article) -> Match | None:
-        doc = document(article)
+        doc = document(article, self.languages.get(article.feed))
         names = self.matcher.match(doc, article.feed, self.tags.get(article.feed, ()))
         if not names:
             return None

@@ -13,6 +13,7 @@ class Feed:
     url: str
     tags: tuple[str, ...] = ()
     interval: float = 900.0  # seconds
+    language: str = ""  # its articles' language; '' means as the feed declares, or detected
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Rule:
     query: str
     notify: tuple[str, ...] = ()  # target names; empty means every target
     feeds: tuple[str, ...] = ()  # scope: feed names and "tag:NAME"; empty means every feed
+    language: str = ""  # its words stemmed in this language only; '' means in every one
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Settings:
     retry_delay: float = 30.0  # first wait after a failed send; doubles each time ...
     retry_max: float = 3600.0  # ... up to this
     parse_workers: int | None = None  # parser processes; None: one per core; 0: in-process
+    # Rule words are stemmed in each of these languages (see rules/text.py).
+    languages: tuple[str, ...] = ("en", "uk", "ru", "pl", "de", "fr")
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Article:
     guid: str = ""
     author: str = ""
     categories: tuple[str, ...] = ()
+    language: str = ""  # as the feed declares it (a code newswatch knows), else ''
 
     def identities(self) -> tuple[str, ...]:
         """Every key under which this article counts as seen."""

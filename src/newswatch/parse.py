@@ -18,6 +18,7 @@ import feedparser
 from . import xmlfeed
 from .errors import ParseError
 from .models import Article
+from .rules.text import detect_language, language_code
 
 _BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5",
           "h6", "blockquote", "pre", "section", "article", "header", "footer", "figcaption",
@@ -81,6 +82,7 @@ class ParsedFeed:
     articles: list[Article]
     ttl: float | None = None  # seconds, from RSS <ttl>
     warning: str | None = None  # the feed was malformed but readable
+    language: str = ""  # declared (a code newswatch knows) or detected; '' if no guess
 
 
 def parse_feed(feed: str, body: bytes, headers: dict[str, str] | None = None) -> ParsedFeed:
@@ -90,9 +92,11 @@ def parse_feed(feed: str, body: bytes, headers: dict[str, str] | None = None) ->
     headers = {k.lower(): v for k, v in (headers or {}).items()}  # HTTP names are any case
     fast = xmlfeed.read(body, headers)
     if fast is not None:
-        title, ttl, entries = fast
-        articles = [_article(feed, e) for e in entries]
-        return ParsedFeed(clean(title), [a for a in articles if a], _ttl_minutes(ttl))
+        title, ttl, declared, entries = fast
+        language = _language(declared, entries)
+        articles = [_article(feed, e, language) for e in entries]
+        return ParsedFeed(clean(title), [a for a in articles if a], _ttl_minutes(ttl),
+                          language=language)
     return read_with_feedparser(feed, body, headers)
 
 
@@ -106,11 +110,22 @@ def read_with_feedparser(feed: str, body: bytes,
                          sanitize_html=False, resolve_relative_uris=False)
     if not d.entries and (d.bozo or not d.version):
         raise ParseError(_not_a_feed(d, body, headers or {}))
-    articles = [_article(feed, e) for e in d.entries]
+    language = _language(d.feed.get("language") or "", d.entries)
+    articles = [_article(feed, e, language) for e in d.entries]
     warning = None
     if d.bozo:
         warning = f"malformed feed, read anyway: {_describe(d.get('bozo_exception'))}"
-    return ParsedFeed(clean(d.feed.get("title", "")), [a for a in articles if a], _ttl(d), warning)
+    return ParsedFeed(clean(d.feed.get("title", "")), [a for a in articles if a], _ttl(d),
+                      warning, language)
+
+
+def _language(declared: str, entries: list[Any]) -> str:
+    """The feed's language: as declared, else detected from its first headlines."""
+    code = language_code(declared)
+    if code:
+        return code
+    sample = [html_to_text(str(e.get("title", ""))) for e in entries[:20]]
+    return detect_language(" ".join(sample))
 
 
 def _not_a_feed(d: Any, body: bytes, headers: dict[str, str]) -> str:
@@ -142,7 +157,7 @@ def _text(detail: Any, value: str) -> str:
     return html_to_text(value) if "html" in kind else clean(value)
 
 
-def _article(feed: str, e: Any) -> Article | None:
+def _article(feed: str, e: Any, language: str = "") -> Article | None:
     title = _text(e.get("title_detail"), e.get("title", ""))
     summary = _text(e.get("summary_detail"), e.get("summary", ""))
     content = " ".join(_text(c, c.get("value", "")) for c in e.get("content", []))
@@ -161,7 +176,8 @@ def _article(feed: str, e: Any) -> Article | None:
     return Article(
         feed=feed, key=key, url=link, title=title, summary=summary, content=content,
         published=_published(e), guid=guid, author=clean(e.get("author", "")),
-        categories=tuple(t.get("term", "") for t in e.get("tags", []) if t.get("term")))
+        categories=tuple(t.get("term", "") for t in e.get("tags", []) if t.get("term")),
+        language=language)
 
 
 def _published(e: Any) -> datetime | None:

@@ -29,7 +29,7 @@ import sqlite_utils
 from .errors import StorageError
 from .models import Article
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def now() -> datetime:
@@ -140,7 +140,7 @@ class Store:
         if version > SCHEMA_VERSION:
             raise StorageError(f"{self.path} was written by a newer newswatch "
                                f"(schema {version}, this one knows {SCHEMA_VERSION})")
-        steps = {1: self._create_v1, 2: self._migrate_v2}
+        steps = {1: self._create_v1, 2: self._migrate_v2, 3: self._migrate_v3}
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 steps[target]()
@@ -177,6 +177,10 @@ class Store:
         """Permanent redirects, 410 Gone and unchanged bodies are remembered per feed."""
         for column in ("fetch_url", "disabled", "body_hash"):
             self.conn.execute(f"ALTER TABLE feeds ADD COLUMN {column} TEXT")
+
+    def _migrate_v3(self) -> None:
+        """Each article's language, so `newswatch match` stems it as the poll did."""
+        self.conn.execute("ALTER TABLE articles ADD COLUMN language TEXT")
 
     # -- feeds ---------------------------------------------------------------
 
@@ -237,10 +241,12 @@ class Store:
         stored_before = self._article_ids(keys)
         self.conn.executemany(
             "INSERT OR IGNORE INTO articles (key, feed, url, title, summary, content, "
-            "author, categories, published, found) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "author, categories, published, found, language) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(a.key, a.feed, a.url, a.title, a.summary, a.content, a.author,
               json.dumps(list(a.categories)) if a.categories else None,
-              iso(a.published), stamp) for a in batch if a.key not in stored_before])
+              iso(a.published), stamp, a.language or None)
+             for a in batch if a.key not in stored_before])
         fresh = [k for k in keys if k not in stored_before]
         return self._article_ids(fresh)
 
@@ -255,15 +261,15 @@ class Store:
 
     def stored_articles(self, since: datetime, feed: str | None = None) -> Iterator[Article]:
         """Articles found since a time whose text is still kept, newest first."""
-        sql = ("SELECT key, feed, url, title, summary, content, author, categories, published "
-               "FROM articles WHERE found >= ?" + (" AND feed = ?" if feed else "") +
+        sql = ("SELECT key, feed, url, title, summary, content, author, categories, published, "
+               "language FROM articles WHERE found >= ?" + (" AND feed = ?" if feed else "") +
                " ORDER BY found DESC, id DESC")
         params = [iso(since), feed] if feed else [iso(since)]
         for r in self.conn.execute(sql, params):
             yield Article(feed=r[1], key=r[0], url=r[2] or "", title=r[3] or "",
                           summary=r[4] or "", content=r[5] or "", author=r[6] or "",
                           categories=tuple(json.loads(r[7])) if r[7] else (),
-                          published=parse_iso(r[8]))
+                          published=parse_iso(r[8]), language=r[9] or "")
 
     def prune_text(self, before: datetime) -> int:
         """Drop the text of articles found before a time; identities and alerts stay."""

@@ -51,8 +51,12 @@ class Unsupported(Exception):
     """Leave this document to feedparser."""
 
 
-def read(body: bytes, headers: dict[str, str]) -> tuple[str, str, list[dict[str, Any]]] | None:
-    """(feed title, ttl, entries as feedparser would give them), or None for feedparser."""
+Read = tuple[str, str, str, list[dict[str, Any]]]  # title, ttl, language, entries
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+def read(body: bytes, headers: dict[str, str]) -> Read | None:
+    """(feed title, ttl, language, entries as feedparser would give them), or None."""
     if not _plain_utf8(body, headers) or b"xml:base" in body:
         return None
     try:
@@ -97,7 +101,7 @@ def _plain_utf8(body: bytes, headers: dict[str, str]) -> bool:
     return True
 
 
-def _read(root: Any) -> tuple[str, str, list[dict[str, Any]]] | None:
+def _read(root: Any) -> Read | None:
     tag = root.tag
     if tag == "rss":
         channel = root.find("channel")
@@ -121,7 +125,12 @@ def _read(root: Any) -> tuple[str, str, list[dict[str, Any]]] | None:
     title = _value(titles[0], atom)[0] if titles else ""
     ttl_element = head.find(f"{ns}ttl")
     ttl = _value(ttl_element, atom)[0] if ttl_element is not None else ""
-    return title, ttl, [_entry(item, ns, atom) for item in items]
+    # feedparser: the root's xml:lang, overridden by a <language> or <dc:language>.
+    language = root.get(XML_LANG) or ""
+    for element in head:
+        if element.tag in (f"{ns}language", f"{DC}language"):
+            language = _value(element, atom)[0]
+    return title, ttl, language.replace("_", "-"), [_entry(item, ns, atom) for item in items]
 
 
 def _local(tag: str) -> str:

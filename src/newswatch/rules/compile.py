@@ -6,21 +6,43 @@ from ..models import Article, Config, Rule
 from .matcher import CompiledRule, Document, Matcher
 from .query import parse
 from .synonyms import Synonyms
+from .text import detect_language, query_languages
 
 
 def compile_rule(rule: Rule, synonyms: Synonyms) -> CompiledRule:
+    """A rule, its words stemmed in the languages set by text.query_languages()."""
     # frozenset() is a shared singleton; an empty one built from a generator is not.
     names = frozenset(s for s in rule.feeds if not s.startswith("tag:")) or frozenset()
     tags = frozenset(s[4:] for s in rule.feeds if s.startswith("tag:")) or frozenset()
     return CompiledRule(rule.name, synonyms.expand(parse(rule.query)), names, tags)
 
 
+def rule_languages(config: Config, rule: Rule) -> tuple[str, ...]:
+    """The languages a rule's words are stemmed in: its own, else the config's and every
+    language a feed is set to."""
+    if rule.language:
+        return (rule.language,)
+    extra = [f.language for f in config.feeds if f.language]
+    return tuple(dict.fromkeys([*config.settings.languages, *extra]))
+
+
 def compile_rules(config: Config) -> Matcher:
     """Every rule of a config in one matcher (on start and on reload)."""
-    synonyms = Synonyms(config.synonyms)
-    return Matcher([compile_rule(r, synonyms) for r in config.rules])
+    compiled = []
+    synonyms: dict[tuple[str, ...], Synonyms] = {}
+    for rule in config.rules:
+        languages = rule_languages(config, rule)
+        with query_languages(languages):
+            if languages not in synonyms:
+                synonyms[languages] = Synonyms(config.synonyms)
+            compiled.append(compile_rule(rule, synonyms[languages]))
+    return Matcher(compiled)
 
 
-def document(article: Article) -> Document:
+def document(article: Article, language: str | None = None) -> Document:
+    """An article as the matcher reads it, in `language` (default: the article's own,
+    else detected from its text)."""
+    if language is None:
+        language = article.language or detect_language(article.title, article.summary)
     return Document.of(title=article.title, summary=article.summary, content=article.content,
-                       author=article.author, category=article.categories)
+                       author=article.author, category=article.categories, language=language)

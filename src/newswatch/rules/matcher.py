@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .query import DEFAULT_FIELDS, FIELDS, And, Near, Node, Not, Or, Phrase, Prefix, Regex, leaves
-from .text import STEM_OF, WORD_OF, Token, source_words, tokenize, word_and_stem
+from .text import WORD_OF, Token, source_words, stems_of, tokenize, word_and_stem
 
 log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds per field
@@ -45,13 +45,12 @@ class lazy(Generic[T]):  # noqa: N801 - used like functools.cached_property
         return value
 
 
-def _lookup(raws: Iterable[str], which: int) -> list[str]:
-    """The folded words (which=0) or stems (1) of source words."""
-    table = WORD_OF if which == 0 else STEM_OF
+def _words(raws: Iterable[str]) -> list[str]:
+    """The folded words of source words."""
     try:
-        return [table[r] for r in raws]
+        return [WORD_OF[r] for r in raws]
     except KeyError:  # the per-process cache was emptied since the words were split
-        return [word_and_stem(r)[which] for r in raws]
+        return [word_and_stem(r)[0] for r in raws]
 
 
 def _has_prefix(sorted_words: list[str], prefix: str) -> bool:
@@ -63,25 +62,26 @@ class Field:
     """One field of an article. Its source words are split on creation; their folded
     forms and stems are looked up only when a candidate rule needs them."""
 
-    __slots__ = ("name", "text", "raws", "rawset", "__dict__")
+    __slots__ = ("name", "text", "language", "raws", "rawset", "__dict__")
 
-    def __init__(self, name: str, text: str) -> None:
+    def __init__(self, name: str, text: str, language: str = "en") -> None:
         self.name = name
         self.text = text
+        self.language = language
         self.raws = source_words(text) if text else []
         self.rawset = set(self.raws)
 
     @lazy
     def words(self) -> list[str]:
-        return _lookup(self.raws, 0)
+        return _words(self.raws)
 
     @lazy
     def stems(self) -> list[str]:
-        return _lookup(self.raws, 1)
+        return stems_of(self.raws, self.language)
 
     @lazy
     def stemset(self) -> frozenset[str]:
-        return frozenset(_lookup(self.rawset, 1)) if self.raws else _EMPTY
+        return frozenset(stems_of(list(self.rawset), self.language)) if self.raws else _EMPTY
 
     @lazy
     def positions(self) -> dict[str, list[int]]:
@@ -108,12 +108,13 @@ class Field:
 
     @lazy
     def tokens(self) -> list[Token]:
-        return tokenize(self.text)
+        return tokenize(self.text, self.language)
 
 
 class Document:
-    def __init__(self, fields: dict[str, Field]) -> None:
+    def __init__(self, fields: dict[str, Field], language: str = "en") -> None:
         self.fields = fields
+        self.language = language
         # Every distinct source word, for the matcher's trigger lookup.
         self.raws = set().union(*[f.rawset for f in fields.values() if f.raws])
 
@@ -130,12 +131,13 @@ class Document:
 
     @classmethod
     def of(cls, title: str = "", summary: str = "", content: str = "", author: str = "",
-           category: str | Iterable[str] = "") -> Document:
+           category: str | Iterable[str] = "", language: str = "en") -> Document:
+        """A document in a language (a code of text.LANGUAGES; '' when unknown)."""
         if not isinstance(category, str):
             category = " \n ".join(category)
         texts = {"title": title, "summary": summary, "content": content, "author": author,
                  "category": category}
-        return cls({name: Field(name, texts[name] or "") for name in FIELDS})
+        return cls({name: Field(name, texts[name] or "", language) for name in FIELDS}, language)
 
     @lazy
     def wordset(self) -> frozenset[str]:
@@ -405,8 +407,9 @@ class Matcher:
                 else:
                     self.index[k].append(i)
         self.prefix_lengths = sorted({len(k) for k in self.prefixes})
-        self._by_word: dict[str, tuple[int, ...]] = {}  # source word -> rules it triggers
-        self._idle: set[str] = set()  # source words known to trigger no rule
+        # Per article language: source word -> rules it triggers; words that trigger none.
+        self._by_word: defaultdict[str, dict[str, tuple[int, ...]]] = defaultdict(dict)
+        self._idle: defaultdict[str, set[str]] = defaultdict(set)
 
     def _learn(self, doc: Document) -> None:
         self.stem_df.update(doc.stemset)
@@ -436,29 +439,31 @@ class Matcher:
     def __len__(self) -> int:
         return len(self.rules)
 
-    def _rules_of_word(self, raw: str) -> tuple[int, ...]:
-        word, stem = word_and_stem(raw)
+    def _rules_of_word(self, raw: str, language: str) -> tuple[int, ...]:
+        word, stem = word_and_stem(raw, language)
         hits = list(self.index.get(stem, ()))
         for n in self.prefix_lengths:
             hits.extend(i for prefix, i in self.prefixes.get(word[:n], ())
                         if word.startswith(prefix))
-        if len(self._by_word) + len(self._idle) >= 200_000:
-            self._by_word.clear()
-            self._idle.clear()
+        by_word, idle = self._by_word[language], self._idle[language]
+        if len(by_word) + len(idle) >= 200_000:
+            by_word.clear()
+            idle.clear()
         if not hits:
-            self._idle.add(raw)
+            idle.add(raw)
             return ()
-        found = self._by_word[raw] = tuple(hits)
+        found = by_word[raw] = tuple(hits)
         return found
 
     def candidates(self, doc: Document) -> set[int]:
         """Rules one of whose triggers occurs in the document."""
         found = set(self.always)
-        by_word = self._by_word
-        for raw in doc.raws - self._idle:  # most words trigger nothing: skip them in C
+        language = doc.language
+        by_word = self._by_word[language]  # a word's stem depends on the article's language
+        for raw in doc.raws - self._idle[language]:  # most trigger nothing: skip them in C
             hits = by_word.get(raw)
             if hits is None:
-                hits = self._rules_of_word(raw)
+                hits = self._rules_of_word(raw, language)
             if hits:
                 found.update(hits)
         return found

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 import regex
 
 from ..errors import QueryError
-from .text import fold, stem, words
+from .text import WORD_OF, query_stem, slot, source_words
 
 FIELDS = ("title", "summary", "content", "author", "category")
 DEFAULT_FIELDS = frozenset(("title", "summary", "content"))
@@ -40,6 +40,7 @@ class Phrase:
     slots: tuple[frozenset[str], ...]
     text: str
     fields: frozenset[str] = DEFAULT_FIELDS
+    stems: tuple[str, ...] = field(default=(), compare=False)  # canonical, one per slot
 
 
 @dataclass(frozen=True)
@@ -82,23 +83,10 @@ Node = Phrase | Prefix | Regex | Near | And | Or | Not
 Leaf = Phrase | Prefix | Regex
 
 
-_SLOTS: dict[str, frozenset[str]] = {}
-
-
-def slot(stem: str) -> frozenset[str]:
-    """The one-stem set a phrase word matches, shared by every rule that uses the stem.
-
-    A small frozenset costs ~200 bytes; 10,000 rules repeat their words often.
-    """
-    found = _SLOTS.get(stem)
-    if found is None:
-        found = _SLOTS[stem] = frozenset([stem])
-    return found
-
-
 def term(word: str) -> Phrase:
     """A one-word phrase (a convenience for tests and synonyms)."""
-    return Phrase((slot(stem(fold(word))),), word)
+    canonical = query_stem(source_words(word)[0])
+    return Phrase((slot(canonical),), word, stems=(canonical,))
 
 
 @dataclass(frozen=True)
@@ -305,7 +293,8 @@ def _leaf(lexeme: _Lexeme) -> Node:
         if compiled.search("") is not None:
             raise QueryError(f"regex /{lexeme.text}/ matches empty text", lexeme.column)
         return Regex(lexeme.text, compiled)
-    found = words(lexeme.text)
+    raws = source_words(lexeme.text)
+    found = [WORD_OF[r] for r in raws]
     if not found:
         what = {"phrase": "phrase", "prefix": "prefix"}.get(lexeme.kind, "word")
         raise QueryError(f"{what} {lexeme.text!r} has no letters or digits", lexeme.column)
@@ -313,7 +302,8 @@ def _leaf(lexeme: _Lexeme) -> Node:
         if len(found) > 1:
             raise QueryError(f"prefix {lexeme.text + '*'!r} must be a single word", lexeme.column)
         return Prefix(found[0], lexeme.text + "*")
-    return Phrase(tuple(slot(stem(w)) for w in found), lexeme.text)
+    stems = tuple(query_stem(r) for r in raws)
+    return Phrase(tuple(slot(s) for s in stems), lexeme.text, stems=stems)
 
 
 def parse(query: str) -> Node:

@@ -13,8 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from .query import And, Near, Node, Not, Or, Phrase, Prefix, Regex, slot
-from .text import stem, words
+from .query import And, Near, Node, Not, Or, Phrase, Prefix, Regex
+from .text import query_stem, slot, source_words
 
 MAX_VARIANTS = 64
 
@@ -22,7 +22,7 @@ Expr = tuple[str, ...]  # stems
 
 
 def expression(text: str) -> Expr:
-    return tuple(stem(w) for w in words(text))
+    return tuple(query_stem(r) for r in source_words(text))
 
 
 class Synonyms:
@@ -59,7 +59,8 @@ class Synonyms:
             if i == len(stems):
                 out.append(slots)
                 return
-            walk(i + 1, (*slots, frozenset(self.single.get(stems[i], {stems[i]}))))
+            members = self.single.get(stems[i], {stems[i]})
+            walk(i + 1, (*slots, frozenset().union(*(slot(s) for s in members))))
             for n in range(1, min(self.longest, len(stems) - i) + 1):
                 for swap in sorted(self.multi.get(stems[i : i + n], ())):
                     walk(i + n, slots + tuple(slot(s) for s in swap))
@@ -72,7 +73,7 @@ class Synonyms:
         if not self or isinstance(node, Prefix | Regex):
             return node
         if isinstance(node, Phrase):
-            stems = tuple(next(iter(s)) for s in node.slots)
+            stems = node.stems or tuple(next(iter(s)) for s in node.slots)
             found = [replace(node, slots=v) for v in self.variants(stems)]
             return found[0] if len(found) == 1 else Or(tuple(found))
         if isinstance(node, Near):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import Stemmer
 
@@ -21,7 +23,6 @@ WORD = re.compile(r"[^\W_]+")
 # blanked first (str.replace is C-fast), so most English text takes this path.
 _BLANKS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 _PUNCTUATION = "\u00a0\u00ab\u00bb\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026"
-_STEMMER = Stemmer.Stemmer("english")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,45 +42,202 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", stripped)
 
 
-def stem(word: str) -> str:
-    return str(_STEMMER.stemWord(word))
+# -- languages -------------------------------------------------------------------
+
+# Language code -> Snowball stemmer (PyStemmer). Ukrainian has its own (ukrainian.py);
+# Chinese, Japanese and Korean are split into character pairs and not stemmed.
+SNOWBALL = {
+    "en": "english", "ru": "russian", "de": "german", "fr": "french", "pl": "polish",
+    "es": "spanish", "it": "italian", "pt": "portuguese", "nl": "dutch", "sv": "swedish",
+    "da": "danish", "no": "norwegian", "nb": "norwegian", "nn": "norwegian", "fi": "finnish",
+    "cs": "czech", "ro": "romanian", "hu": "hungarian", "tr": "turkish", "el": "greek",
+    "sr": "serbian", "lt": "lithuanian", "ca": "catalan", "et": "estonian",
+    "id": "indonesian", "ga": "irish", "eu": "basque", "hy": "armenian", "ar": "arabic",
+    "fa": "persian", "hi": "hindi", "ne": "nepali", "ta": "tamil", "yi": "yiddish",
+}
+CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
+LANGUAGES = frozenset({*SNOWBALL, "uk", *CJK_LANGUAGES})
+# What a rule's words are stemmed in when neither the config nor the rule says.
+DEFAULT_LANGUAGES = ("en", "uk", "ru", "pl", "de", "fr")
+_SCRIPT_OF_LANGUAGE = {"ru": "cyrillic", "uk": "cyrillic", "sr": "cyrillic", "el": "greek",
+                       "ar": "arabic", "fa": "arabic", "hi": "devanagari", "ne": "devanagari",
+                       "hy": "armenian", "ta": "tamil", "yi": "hebrew"}
+_STEMMED = frozenset({*SNOWBALL, "uk"})
+_UKRAINIAN_LETTERS = frozenset("іїєґ")
+_CJK = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff"
+                  "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+                  "\U00020000-\U0002fa1f]+")
+
+
+def language_code(value: str | None) -> str:
+    """'en-US', 'uk_UA', 'EN' -> 'en', 'uk', 'en'; '' when not a language newswatch knows."""
+    code = (value or "").strip().lower().replace("_", "-").split("-")[0]
+    return code if code in LANGUAGES else ""
+
+
+def _script(word: str) -> str:
+    for c in word:
+        o = ord(c)
+        if o < 0x250:
+            if c.isalpha():
+                return "latin"
+        elif 0x400 <= o < 0x530:
+            return "cyrillic"
+        elif 0x370 <= o < 0x400:
+            return "greek"
+        elif 0x590 <= o < 0x600:
+            return "hebrew"
+        elif 0x600 <= o < 0x700:
+            return "arabic"
+        elif 0x900 <= o < 0x980:
+            return "devanagari"
+        elif 0x530 <= o < 0x590:
+            return "armenian"
+        elif 0xB80 <= o < 0xC00:
+            return "tamil"
+    return "other"
+
+
+def _route(word: str, language: str) -> str:
+    """The stemmer for one word of an article in `language`: its own, unless the word
+    is in another script (a Latin name in a Russian article, a Russian quote in an
+    English one); then the usual language of that script."""
+    script = _script(word)
+    if script == _SCRIPT_OF_LANGUAGE.get(language, "latin") and language in _STEMMED:
+        return language
+    if script == "cyrillic":
+        return "uk" if _UKRAINIAN_LETTERS.intersection(word) else "ru"
+    if script == "latin":
+        return "en"
+    return {"greek": "el", "arabic": "ar", "devanagari": "hi", "armenian": "hy",
+            "tamil": "ta", "hebrew": "yi"}.get(script, "")
+
+
+@cache
+def _snowball(name: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(name)
+
+
+def _stem_all(raws: list[str], language: str) -> list[str]:
+    """Stems of source words (already learned) for an article in `language`.
+
+    Stems in languages other than English carry the language ('ru:дрон'), so a
+    German stem can never meet an unrelated English one; CJK pairs and words of
+    scripts without a stemmer stand as they are.
+    """
+    out: list[str] = []
+    for raw in raws:
+        word = WORD_OF[raw]
+        if _CJK.match(word):
+            out.append(word)
+            continue
+        lang = _route(word, language)
+        if lang == "en":
+            out.append(_snowball("english").stemWord(word))
+        elif lang == "uk":
+            out.append("uk:" + fold(stem_ukrainian(_lower(raw))))
+        elif lang:
+            out.append(f"{lang}:" + fold(_snowball(SNOWBALL[lang]).stemWord(_lower(raw))))
+        else:
+            out.append(word)
+    return out
+
+
+def _lower(raw: str) -> str:
+    """Case-folded, accents kept: what a non-English stemmer expects."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFKC", raw).casefold())
+
+
+def stem(word: str, language: str = "en") -> str:
+    """The stem of one word as it would be matched in an article in `language`."""
+    raws = source_words(word)
+    return _stem_all(raws, language)[0] if raws else ""
 
 
 def words(text: str) -> list[str]:
-    """The normalised, unstemmed words of a text."""
-    return [w for m in WORD.finditer(text) for w in WORD.findall(fold(m.group()))]
+    """The normalised, unstemmed words of a text (CJK as character pairs)."""
+    return [WORD_OF[r] for r in source_words(text)]
 
 
-def tokenize(text: str) -> list[Token]:
-    """Split text into stemmed tokens that keep their source spans."""
+def tokenize(text: str, language: str = "en") -> list[Token]:
+    """Split text into stemmed tokens that keep their source spans.
+
+    A word that folding splits ('½' is '1⁄2') gives every part its span; a run
+    of CJK characters gives each character pair the span of its first character
+    (the last pair both), so the spans of a highlighted run join up.
+    """
     spans: list[tuple[str, int, int]] = []
     for m in WORD.finditer(text):
-        # Folding can split one source word ('½' becomes '1⁄2'): every part
-        # keeps the span of the word it came from.
-        spans.extend((w, m.start(), m.end()) for w in WORD.findall(fold(m.group())))
-    stems = _STEMMER.stemWords([w for w, _, _ in spans])
-    return [Token(w, s, a, b) for (w, a, b), s in zip(spans, stems, strict=True)]
+        raw, start, end = m.group(), m.start(), m.end()
+        parts = source_words(raw)
+        folded = fold(raw)
+        if len(parts) > 1 and len(folded) == len(raw) and _CJK.search(folded):
+            units = [u for p in WORD.finditer(folded) for u in _units(p.group(), p.start())]
+            spans.extend((u, start + a, start + b) for u, a, b in units)
+        else:
+            spans.extend((part, start, end) for part in parts)
+    stems = stems_of([r for r, _, _ in spans], language)
+    return [Token(WORD_OF[r], s, a, b) for (r, a, b), s in zip(spans, stems, strict=True)]
 
 
-# Source word -> its folded word and its stem, for words that fold to exactly one word.
+# Source word -> its folded word, for words that fold to exactly one word; and per
+# language, source word -> stem. Filled as words are met, emptied when too large.
 WORD_OF: dict[str, str] = {}
-STEM_OF: dict[str, str] = {}
+STEMS: dict[str, dict[str, str]] = {}
 _CACHE_MAX = 200_000  # words; bounds the memory a long-running worker keeps
 
 
+def stems_of(raws: list[str], language: str) -> list[str]:
+    """The stems of learned source words in an article in `language`, cached."""
+    table = STEMS.get(language)
+    if table is None:
+        table = STEMS[language] = {}
+    try:
+        return [table[r] for r in raws]
+    except KeyError:
+        missing = list({r for r in raws if r not in table})
+        known = [r for r in missing if r in WORD_OF]
+        if len(known) < len(missing):  # the cache was emptied since: learn again
+            for r in missing:
+                if r not in WORD_OF:
+                    _learn(r)
+        table.update(zip(missing, _stem_all(missing, language), strict=True))
+        return [table[r] for r in raws]
+
+
+def _units(folded: str, offset: int = 0) -> list[tuple[str, int, int]]:
+    """A folded word's matching units with their spans: itself, or its CJK runs as
+    overlapping character pairs (each spanning its first character; the last, both)."""
+    if not _CJK.search(folded):
+        return [(folded, offset, offset + len(folded))]
+    out: list[tuple[str, int, int]] = []
+    at = 0
+    for m in _CJK.finditer(folded):
+        if m.start() > at:
+            out.append((folded[at : m.start()], offset + at, offset + m.start()))
+        run, base = m.group(), offset + m.start()
+        if len(run) == 1:
+            out.append((run, base, base + 1))
+        for i in range(len(run) - 1):
+            out.append((run[i : i + 2], base + i, base + i + (2 if i == len(run) - 2 else 1)))
+        at = m.end()
+    if at < len(folded):
+        out.append((folded[at:], offset + at, offset + len(folded)))
+    return out
+
+
 def _learn(raw: str) -> list[str]:
-    """Fold and stem a new source word; return the source words it stands for."""
-    if len(STEM_OF) >= _CACHE_MAX:
+    """Fold a new source word; return the source words it stands for."""
+    if len(WORD_OF) >= _CACHE_MAX:
         WORD_OF.clear()
-        STEM_OF.clear()
-    parts = WORD.findall(fold(raw))
-    stems = _STEMMER.stemWords(parts)
+        STEMS.clear()
+    parts = [unit for part in WORD.findall(fold(raw)) for unit, _, _ in _units(part)]
     if len(parts) == 1:
-        WORD_OF[raw], STEM_OF[raw] = parts[0], stems[0]
+        WORD_OF[raw] = parts[0]
         return [raw]
-    # Folding split it ('½' is '1⁄2'): each part stands for itself.
-    for part, s in zip(parts, stems, strict=True):
-        WORD_OF[part], STEM_OF[part] = part, s
+    # Folding split it ('½' is '1⁄2'), or it is CJK: each part stands for itself.
+    for part in parts:
+        WORD_OF[part] = part
     return parts
 
 
@@ -94,26 +252,128 @@ def _fast_split(text: str) -> list[str] | None:
 
 
 def source_words(text: str) -> list[str]:
-    """The source words of a text, in order, each one folded and stemmed once per process.
+    """The source words of a text, in order, each one folded once per process.
 
-    The hot path of matching: after this, `WORD_OF[raw]` and `STEM_OF[raw]`
-    hold every word's folded form and stem, to be looked up only when needed.
+    The hot path of matching: after this, `WORD_OF[raw]` holds every word's
+    folded form; stems_of() finds their stems in an article's language.
     """
     raws = _fast_split(text)
     if raws is None:
         raws = WORD.findall(text)
-    if STEM_OF.keys() >= set(raws):
+    if WORD_OF.keys() >= set(raws):
         return raws
-    return [part for r in raws for part in ((r,) if r in STEM_OF else _learn(r))]
+    return [part for r in raws for part in ((r,) if r in WORD_OF else _learn(r))]
 
 
-def analyse(text: str) -> tuple[list[str], list[str], list[str]]:
+def analyse(text: str, language: str = "en") -> tuple[list[str], list[str], list[str]]:
     """The source words, folded words and stems of a text, in order, as tokenize() splits them."""
     raws = source_words(text)
-    return raws, [WORD_OF[r] for r in raws], [STEM_OF[r] for r in raws]
+    return raws, [WORD_OF[r] for r in raws], stems_of(raws, language)
 
 
-def word_and_stem(raw: str) -> tuple[str, str]:
-    if raw not in STEM_OF:
+def word_and_stem(raw: str, language: str = "en") -> tuple[str, str]:
+    if raw not in WORD_OF:
         _learn(raw)
-    return WORD_OF[raw], STEM_OF[raw]
+    return WORD_OF[raw], stems_of([raw], language)[0]
+
+
+# -- language detection ----------------------------------------------------------
+
+_STOPWORDS = {
+    "en": "the of and to in is for on that with as by at from was are has have will said it "
+          "its an be this after over not but who new says",
+    "de": "der die das und ist nicht mit von den dem zu im auf für des ein eine sich auch "
+          "nach bei wird wurde sind über aus einer",
+    "fr": "le la les et des du un une est pour dans que qui sur au aux par pas avec ce "
+          "sont ont été plus son sa",
+    "pl": "i w na nie z do się że to jest o jak po od za przez dla przy już jego ale są "
+          "został była roku",
+    "es": "el la los las y de del en que un una por con para es se al su más como fue "
+          "han sus",
+    "it": "il la le e di del della che un una per con non è sono dei nel alla gli ha "
+          "anche più",
+    "pt": "o a os as e de do da que um uma para com não em no na se por mais foi são "
+          "ao dos",
+    "nl": "de het een en van in is op te dat voor met zijn niet aan bij ook door naar "
+          "werd",
+}
+_STOPSETS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+
+
+def detect_language(*texts: str) -> str:
+    """A guess at the language of a headline and summary, for feeds that declare none.
+
+    By script first (Cyrillic with і/ї/є/ґ is Ukrainian, else Russian; kana is
+    Japanese, hangul Korean, other Han Chinese); Latin text by its commonest
+    short words, English when nothing stands out. Measured on short headlines in
+    tests/data/headlines.tsv; a feed's `language` key settles any doubt.
+    """
+    text = " ".join(texts)[:600]
+    counts = {"latin": 0, "cyrillic": 0, "han": 0, "kana": 0, "hangul": 0}
+    for c in text:
+        o = ord(c)
+        if o < 0x250:
+            counts["latin"] += c.isalpha()
+        elif 0x400 <= o < 0x530:
+            counts["cyrillic"] += 1
+        elif 0x3040 <= o < 0x3100:
+            counts["kana"] += 1
+        elif 0xAC00 <= o < 0xD7B0:
+            counts["hangul"] += 1
+        elif 0x4E00 <= o < 0xA000 or 0x3400 <= o < 0x4DC0:
+            counts["han"] += 1
+    script = max(counts, key=lambda k: counts[k])
+    if not counts[script]:
+        return ""
+    if script == "cyrillic":
+        return "uk" if _UKRAINIAN_LETTERS.intersection(text.lower()) else "ru"
+    if script in ("han", "kana"):
+        return "ja" if counts["kana"] else "zh"
+    if script == "hangul":
+        return "ko"
+    tokens = [t.lower() for t in WORD.findall(text)]
+    scores = {lang: sum(t in stops for t in tokens) for lang, stops in _STOPSETS.items()}
+    best = max(scores, key=lambda k: scores[k])
+    return best if scores[best] > scores["en"] else "en"
+
+
+# -- query words ---------------------------------------------------------------
+
+_query_languages: tuple[str, ...] = DEFAULT_LANGUAGES
+# (languages, canonical stem) -> every stem the word has in those languages.
+_ALTERNATES: dict[tuple[tuple[str, ...], str], set[str]] = {}
+_INTERNED: dict[frozenset[str], frozenset[str]] = {}
+
+
+@contextmanager
+def query_languages(languages: Sequence[str]) -> Iterator[None]:
+    """Rule words parsed inside are stemmed in each of these languages."""
+    global _query_languages
+    saved, _query_languages = _query_languages, tuple(languages) or DEFAULT_LANGUAGES
+    try:
+        yield
+    finally:
+        _query_languages = saved
+
+
+def query_stem(raw: str) -> str:
+    """A rule word's canonical stem (English, or its script's language), remembering the
+    stems it has in each of the rule languages, which slot() then matches."""
+    canonical = stems_of([raw], "en")[0]
+    found = _ALTERNATES.setdefault((_query_languages, canonical), {canonical})
+    for language in _query_languages:
+        found.add(stems_of([raw], language)[0])
+    return canonical
+
+
+def slot(canonical: str) -> frozenset[str]:
+    """The stems a rule word matches: its stem in every rule language.
+
+    Shared between rules (a small frozenset costs ~200 bytes; 10,000 rules
+    repeat their words often).
+    """
+    keys = frozenset(_ALTERNATES.get((_query_languages, canonical), (canonical,)))
+    return _INTERNED.setdefault(keys, keys)
+
+
+from .ukrainian import stem as stem_ukrainian  # noqa: E402
