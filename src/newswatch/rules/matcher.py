@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .query import DEFAULT_FIELDS, FIELDS, And, Near, Node, Not, Or, Phrase, Prefix, Regex, leaves
-from .text import WORD_OF, Token, source_words, stems_of, tokenize, word_and_stem
+from .text import CJK, WORD_OF, Token, source_words, stems_of, tokenize, word_and_stem
 
 log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds per field
@@ -550,10 +550,13 @@ def _window(f: Field, found: set[int], first: int, width: int) -> str:
     segments: list[tuple[int, int, bool]] = []
     for i in range(lo, hi + 1):
         t, hit = tokens[i], i in found
+        end = t.end
+        if hit and end - t.start == 1 and len(t.word) == 2 and CJK.match(t.word):
+            end = t.start + 2  # a CJK pair's span is its first character: bold both
         if segments and segments[-1][0] == t.start:
-            segments[-1] = (t.start, t.end, segments[-1][2] or hit)
+            segments[-1] = (t.start, max(end, segments[-1][1]), segments[-1][2] or hit)
         else:
-            segments.append((t.start, t.end, hit))
+            segments.append((t.start, end, hit))
     out = ["…" if lo > 0 else ""]
     cursor = prev_end = segments[0][0]
     bold = False
