@@ -82,6 +82,9 @@ FAST = [
     atom("<title>t</title><author><name>Bob</name></author><published>2026-11-24T06:00:00+01:00"
          "</published><updated>2026-11-25T06:00:00Z</updated>"),
     atom("<content>text content only</content><id>urn:3</id>"),
+    rss("<title>Мова</title>", head=RSS_HEAD + "<language>uk-UA</language>"),
+    rss("<title>Langue</title>", head=RSS_HEAD + "<dc:language>fr</dc:language>"),
+    atom("<title>Sprache</title><id>urn:4</id>").replace(b"<feed ", b'<feed xml:lang="de" '),
 ]
 
 SLOW = [
@@ -103,6 +106,14 @@ SLOW = [
 @pytest.mark.parametrize("body", FAST, ids=range(len(FAST)))
 def test_fast_path_reads_like_feedparser(body: bytes) -> None:
     assert same(body), "expected the fast path to take this document"
+
+
+@pytest.mark.parametrize(("body", "language"), [(FAST[-3], "uk"), (FAST[-2], "fr"),
+                                                (FAST[-1], "de")])
+def test_declared_language_reaches_the_articles(body: bytes, language: str) -> None:
+    parsed = parse_feed("f", body, XML)
+    assert parsed.language == language
+    assert {a.language for a in parsed.articles} == {language}
 
 
 @pytest.mark.parametrize("body", SLOW, ids=range(len(SLOW)))
