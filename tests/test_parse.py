@@ -81,3 +81,38 @@ def test_same_story_with_edited_title_keeps_its_identity() -> None:
     second = parse_feed("frontline", edited).articles[0]
     assert first.title != second.title
     assert first.key == second.key
+
+
+def test_json_feed_1_1() -> None:
+    body = (FEEDS / "jsonfeed-1.1.json").read_bytes()
+    parsed = parse_feed("frontline", body, {"Content-Type": "application/feed+json"})
+    assert parsed.title == "Frontline Wire (JSON)" and parsed.language == "en"
+    first, second, third = parsed.articles
+    assert first.key == "https://frontline.example/news/record-drones"
+    assert first.title == "Record number of drones launched overnight"
+    assert first.summary == "Officials said 810 drones were launched."
+    assert first.content == "Air defences shot down 700 of 810 drones."
+    assert first.author == "Jane Doe, Oleh Petrenko"
+    assert first.categories == ("Ukraine", "air defence")
+    assert first.published and first.published.isoformat() == "2026-11-24T04:30:00+00:00"
+    assert second.key == "guid:frontline:frontline-2002"
+    assert second.content == "Identified by its id."
+    assert second.published and second.published.isoformat() == "2026-11-24T07:00:00+00:00"
+    assert third.guid == "2003" and third.content == "Plain text & no markup <here>."
+
+
+def test_json_feed_1_0_with_feed_author_and_external_url() -> None:
+    parsed = parse_feed("blog", (FEEDS / "jsonfeed-1.0.json").read_bytes(), {})
+    [article] = parsed.articles
+    assert article.url == "https://elsewhere.example/story"
+    assert article.author == "Blog Author"
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "invalid JSON"),
+    (b'{"name": "not a feed"}', "without a JSON Feed version"),
+    (b'{"version": "https://jsonfeed.org/version/1.1", "items": 3}', "without an items list"),
+])
+def test_broken_json_feeds_are_named(body: bytes, error: str) -> None:
+    with pytest.raises(ParseError, match=error):
+        parse_feed("f", body, {"Content-Type": "application/feed+json"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import io
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import feedparser
+from feedparser.datetimes import _parse_date
 
 from . import xmlfeed
 from .errors import ParseError
@@ -90,6 +92,8 @@ def parse_feed(feed: str, body: bytes, headers: dict[str, str] | None = None) ->
     if not body.strip():
         raise ParseError("empty body")
     headers = {k.lower(): v for k, v in (headers or {}).items()}  # HTTP names are any case
+    if body.lstrip()[:1] == b"{" or "json" in headers.get("content-type", ""):
+        return read_json_feed(feed, body)
     fast = xmlfeed.read(body, headers)
     if fast is not None:
         title, ttl, declared, entries = fast
@@ -98,6 +102,51 @@ def parse_feed(feed: str, body: bytes, headers: dict[str, str] | None = None) ->
         return ParsedFeed(clean(title), [a for a in articles if a], _ttl_minutes(ttl),
                           language=language)
     return read_with_feedparser(feed, body, headers)
+
+
+def read_json_feed(feed: str, body: bytes) -> ParsedFeed:
+    """A JSON Feed (1.0 or 1.1, https://jsonfeed.org/version/1.1)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ParseError(f"not a feed: invalid JSON ({_describe(e)})") from None
+    if not isinstance(data, dict) or not str(data.get("version", "")).startswith(
+            "https://jsonfeed.org/version/"):
+        raise ParseError("not a feed: JSON without a JSON Feed version")
+    items = data.get("items")
+    if not isinstance(items, list):
+        raise ParseError("not a feed: a JSON Feed without an items list")
+    entries = [_json_entry(i, data) for i in items if isinstance(i, dict)]
+    language = _language(str(data.get("language") or ""), entries)
+    articles = [_article(feed, e, language) for e in entries]
+    return ParsedFeed(clean(_str(data.get("title"))), [a for a in articles if a],
+                      language=language)
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _json_entry(item: dict[str, Any], feed: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Feed item in the shape feedparser gives entries, for _article()."""
+    authors = item.get("authors") or ([item["author"]] if item.get("author") else []) or (
+        feed.get("authors") or ([feed["author"]] if feed.get("author") else []))
+    names = [_str(a.get("name")) for a in authors if isinstance(a, dict)]
+    content = []
+    if _str(item.get("content_html")):
+        content.append({"type": "text/html", "value": item["content_html"]})
+    elif _str(item.get("content_text")):
+        content.append({"type": "text/plain", "value": item["content_text"]})
+    tags = item["tags"] if isinstance(item.get("tags"), list) else []
+    return {
+        "title": _str(item.get("title")), "title_detail": {"type": "text/plain"},
+        "summary": _str(item.get("summary")), "summary_detail": {"type": "text/plain"},
+        "content": content, "link": _str(item.get("url")) or _str(item.get("external_url")),
+        "id": str(item.get("id", "")), "author": ", ".join(n for n in names if n),
+        "tags": [{"term": t} for t in tags if isinstance(t, str)],
+        "published_parsed": _parse_date(_str(item.get("date_published"))),
+        "updated_parsed": _parse_date(_str(item.get("date_modified"))),
+    }
 
 
 def read_with_feedparser(feed: str, body: bytes,
