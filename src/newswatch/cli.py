@@ -130,7 +130,8 @@ def alerts(ctx: click.Context, as_json: bool, limit: int, status: str | None) ->
             "status": r["status"], "created": r["created"], "sent": r["sent"],
             "attempts": r["attempts"], "last_error": r["last_error"], "feed": r["feed"],
             "title": r["title"], "url": r["url"], "published": r["published"],
-            "snippet": r["snippet"]})
+            "snippet": r["snippet"],
+            "also_reported_by": store.also_reported_by(r["article_id"]) if store else []})
     if as_json:
         click.echo(json.dumps(items, indent=2, ensure_ascii=False))
         return
@@ -141,6 +142,8 @@ def alerts(ctx: click.Context, as_json: bool, limit: int, status: str | None) ->
         click.echo(f"{a['created']}  {a['status']:<7}  {a['target']}  [{a['rule']}]  "
                    f"{a['feed']}: {a['title'][:80]}")
         click.echo(f"    {a['url']}" + (f"  ({a['last_error']})" if a["last_error"] else ""))
+        if a["also_reported_by"]:
+            click.echo(f"    also reported by: {', '.join(a['also_reported_by'])}")
 
 
 @main.command()

@@ -36,7 +36,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 SECTION_KEYS = {
     "newswatch": {"database", "interval", "backfill", "concurrency", "per_host", "timeout",
                   "max_body", "max_backoff", "retention", "max_hint", "give_up", "retry_delay",
-                  "retry_max", "parse_workers", "languages"},
+                  "retry_max", "parse_workers", "languages", "story_window",
+                  "story_threshold"},
     "feeds": {"name", "url", "tags", "interval", "language"},
     "targets": {"name", "url"},
     "rules": {"name", "query", "notify", "feeds", "language"},
@@ -146,6 +147,12 @@ def expand_env(text: str, environ: dict[str, str] | os._Environ[str] = os.enviro
     return _ENV.sub(replace, text)
 
 
+def _fraction(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise ValueError("expected a number above 0 and at most 1")
+    return float(value)
+
+
 def _language(value: object) -> str:
     code = language_code(_string(value))
     if not code:
@@ -239,6 +246,10 @@ def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
         parse_workers=c.get(table, "parse_workers", w, _whole, None),
         languages=c.get(table, "languages", w, _languages, defaults.languages)
         or defaults.languages,
+        story_window=c.get(table, "story_window", w, parse_duration, defaults.story_window)
+        or 0.0,
+        story_threshold=c.get(table, "story_threshold", w, _fraction, defaults.story_threshold)
+        or defaults.story_threshold,
     )
 
 

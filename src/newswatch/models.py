@@ -47,6 +47,8 @@ class Settings:
     retry_delay: float = 30.0  # first wait after a failed send; doubles each time ...
     retry_max: float = 3600.0  # ... up to this
     parse_workers: int | None = None  # parser processes; None: one per core; 0: in-process
+    story_window: float = 48 * 3600.0  # near-duplicate headlines this close are one story
+    story_threshold: float = 0.5  # headline similarity that makes two articles one story
     # Rule words are stemmed in each of these languages (see rules/text.py).
     languages: tuple[str, ...] = ("en", "uk", "ru", "pl", "de", "fr")
 

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -22,6 +23,7 @@ from .models import Config, Feed, Match
 from .notify import Notifier
 from .parse import ParsedFeed
 from .store import Outgoing, Store, iso, now, parse_iso, retry_delay
+from .stories import Stories
 from .workers import Parsers
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         self.targets = _targets(self.config)
+        self.stories = self._load_stories()
         # Feeds between fetch and commit at once: bounds the bodies and parsed
         # articles held in memory, however many feeds are due together.
         self.in_flight = asyncio.Semaphore(2 * self.config.settings.concurrency)
@@ -54,6 +57,8 @@ class Pipeline:
     def reconfigure(self, config: Config, notifier: Notifier) -> None:
         self.config, self.notifier = config, notifier
         self.targets = _targets(config)
+        self.stories.window = config.settings.story_window
+        self.stories.threshold = config.settings.story_threshold
         self.parsers.reconfigure(config)
 
     async def refresh(self, feed: Feed) -> PollResult:
@@ -103,29 +108,61 @@ class Pipeline:
         keys = {a.key for a in fresh}
         matches = [m for m in matches if m.article.key in keys]
         alerts = 0
+        later: list[Callable[[], object]] = []  # story bookkeeping, once the commit is done
+        self.stories.expire(started)
         with self.store.transaction():
             ids = self.store.add_articles(fresh, started)
             for m in matches:
-                alerts += self._queue(ids.get(m.article.key), m, started)
+                alerts += self._queue(ids.get(m.article.key), m, started, later)
             self._record_success(feed, response, started, parsed.ttl, digest, fetch_url)
             self.store.count_poll(feed.name, len(fresh))
+        for step in later:
+            step()
         log.log(logging.INFO if fresh else logging.DEBUG,
                 "feed=%s polled: %d entries, %d new, %d alerts", feed.name, len(articles),
                 len(fresh), alerts)
         return PollResult(feed.name, 200, len(fresh), alerts)
 
-    def _queue(self, article_id: int | None, m: Match, when: datetime) -> int:
+    def _queue(self, article_id: int | None, m: Match, when: datetime,
+               later: list[Callable[[], object]]) -> int:
         if article_id is None:
             return 0
+        article, rules = m.article, set(m.rules)
+        story = self.stories.find(article.feed, article.title, when)
+        if story is None:
+            self.store.set_story(article_id, article_id)
+            later.append(partial(self.stories.start, article_id, article.feed, article.title,
+                                 rules, when))
+            alerting = m.rules
+        else:
+            self.store.set_story(article_id, story.id)
+            later.append(partial(self.stories.join, story, article.feed, rules))
+            alerting = tuple(r for r in m.rules if r not in story.rules)
+            if not alerting:
+                log.info("feed=%s title=%r is a story already alerted (article %d); "
+                         "recorded, not sent", article.feed, article.title[:120], story.id)
+                return 0
         by_target: dict[str, list[str]] = {}
-        for rule in m.rules:
+        for rule in alerting:
             for target in self.targets.get(rule, ()):
                 by_target.setdefault(target, []).append(rule)
-        for target, rules in by_target.items():
-            self.store.add_alert(article_id, target, rules, m.snippet, when)
-        log.info("feed=%s match rules=%s title=%r", m.article.feed, ",".join(m.rules),
+        for target, names in by_target.items():
+            self.store.add_alert(article_id, target, names, m.snippet, when)
+        log.info("feed=%s match rules=%s title=%r", m.article.feed, ",".join(alerting),
                  m.article.title[:120])
         return len(by_target)
+
+    def _load_stories(self) -> Stories:
+        settings = self.config.settings
+        stories = Stories(settings.story_window, settings.story_threshold)
+        since = now() - timedelta(seconds=settings.story_window)
+        for story_id, _, feed, title, found, rules in self.store.story_articles(since):
+            when = parse_iso(found) or now()
+            if story_id in stories.stories:
+                stories.join(stories.stories[story_id], feed, set(rules))
+            else:
+                stories.start(story_id, feed, title, set(rules), when)
+        return stories
 
     def _next_poll(self, feed: Feed, started: datetime, wait: float | None = None,
                    hints: tuple[float | None, ...] = ()) -> str | None:

@@ -29,7 +29,7 @@ import sqlite_utils
 from .errors import StorageError
 from .models import Article
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def now() -> datetime:
@@ -140,7 +140,7 @@ class Store:
         if version > SCHEMA_VERSION:
             raise StorageError(f"{self.path} was written by a newer newswatch "
                                f"(schema {version}, this one knows {SCHEMA_VERSION})")
-        steps = {1: self._create_v1, 2: self._migrate_v2, 3: self._migrate_v3}
+        steps = {1: self._create_v1, 2: self._migrate_v2, 3: self._migrate_v3, 4: self._migrate_v4}
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 steps[target]()
@@ -181,6 +181,11 @@ class Store:
     def _migrate_v3(self) -> None:
         """Each article's language, so `newswatch match` stems it as the poll did."""
         self.conn.execute("ALTER TABLE articles ADD COLUMN language TEXT")
+
+    def _migrate_v4(self) -> None:
+        """Stories: an article near-duplicating an alerted one from another feed joins it."""
+        self.conn.execute("ALTER TABLE articles ADD COLUMN story_id INTEGER")
+        self.conn.execute("CREATE INDEX idx_articles_story_id ON articles (story_id)")
 
     # -- feeds ---------------------------------------------------------------
 
@@ -278,6 +283,32 @@ class Store:
             "AND (summary IS NOT NULL OR content IS NOT NULL)", [iso(before)])
         return cursor.rowcount
 
+    # -- stories -------------------------------------------------------------
+
+    def set_story(self, article_id: int, story_id: int) -> None:
+        self.conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article_id))
+
+    def story_articles(self, since: datetime) -> list[tuple[int, int, str, str, str, list[str]]]:
+        """(story id, article id, feed, title, found, rules alerted) of every article in a
+        story, found since a time, oldest first."""
+        rows = self.conn.execute(
+            "SELECT story_id, articles.id, feed, title, found, "
+            "(SELECT group_concat(rules, '\x1f') FROM alerts WHERE article_id = articles.id) "
+            "FROM articles WHERE story_id IS NOT NULL AND found >= ? ORDER BY articles.id",
+            [iso(since)]).fetchall()
+        out = []
+        for story_id, article_id, feed, title, found, rules in rows:
+            names = sorted({r for chunk in (rules or "").split("\x1f") if chunk
+                            for r in json.loads(chunk)})
+            out.append((story_id, article_id, feed, title or "", found, names))
+        return out
+
+    def also_reported_by(self, article_id: int) -> list[str]:
+        """The other feeds that carried an article's story."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT b.feed FROM articles a JOIN articles b ON b.story_id = a.story_id "
+            "WHERE a.id = ? AND b.id != a.id AND b.feed != a.feed ORDER BY b.id", [article_id])]
+
     # -- alerts --------------------------------------------------------------
 
     def add_alert(self, article_id: int, target: str, rules: Iterable[str], snippet: str,
@@ -342,7 +373,8 @@ class Store:
         rows = self.db.query(
             "SELECT alerts.id, alerts.rules, alerts.target, alerts.status, alerts.created, "
             "alerts.sent, alerts.attempts, alerts.last_error, alerts.snippet, articles.url, "
-            "articles.title, articles.feed, articles.published FROM alerts JOIN articles "
+            "articles.title, articles.feed, articles.published, articles.id AS article_id "
+            "FROM alerts JOIN articles "
             f"ON articles.id = alerts.article_id {where} ORDER BY alerts.id DESC LIMIT ?",
             [*params, limit])
         return [dict(r) for r in rows]
