@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import apprise
 
@@ -39,7 +40,7 @@ SECTION_KEYS = {
                   "retry_max", "parse_workers", "languages", "story_window",
                   "story_threshold"},
     "feeds": {"name", "url", "tags", "interval", "language"},
-    "targets": {"name", "url"},
+    "targets": {"name", "url", "digest", "max_per_hour", "quiet_hours", "timezone"},
     "rules": {"name", "query", "notify", "feeds", "language"},
     "synonyms": set(),  # any key
 }
@@ -145,6 +146,28 @@ def expand_env(text: str, environ: dict[str, str] | os._Environ[str] = os.enviro
             raise ValueError(f"environment variable {m.group(1)} is not set")
         return environ[m.group(1)]
     return _ENV.sub(replace, text)
+
+
+_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _quiet_hours(value: object) -> tuple[str, str]:
+    start, sep, end = _string(value).partition("-")
+    if not sep or not _CLOCK.match(start.strip()) or not _CLOCK.match(end.strip()):
+        raise ValueError('expected "HH:MM-HH:MM", e.g. "22:00-07:00"')
+    if start.strip() == end.strip():
+        raise ValueError("start and end are the same time")
+    return start.strip(), end.strip()
+
+
+def _timezone(value: object) -> str:
+    name = _string(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. \"Europe/Kyiv\")"
+                         ) from None
+    return name
 
 
 def _fraction(value: object) -> float:
@@ -321,7 +344,12 @@ def load(path: Path | str) -> Config:
     for label, t in _tables(c, data, "targets"):
         name = c.get(t, "name", label, _name, required=True)
         url = c.get(t, "url", label, _target_url, required=True)
-        targets.append((label, Target(name, url) if name and url else None))
+        digest = c.get(t, "digest", label, _positive(parse_duration)) or 0.0
+        per_hour = c.get(t, "max_per_hour", label, _positive_int) or 0
+        quiet = c.get(t, "quiet_hours", label, _quiet_hours)
+        zone = c.get(t, "timezone", label, _timezone) or "UTC"
+        targets.append((label, Target(name, url, digest, per_hour, quiet, zone)
+                        if name and url else None))
     target_names = {t.name for _, t in targets if t}
 
     rules: list[tuple[str, Rule | None]] = []

@@ -20,6 +20,10 @@ class Feed:
 class Target:
     name: str
     url: str  # an apprise URL, secrets expanded: never log it
+    digest: float = 0.0  # seconds; 0: one message per alert (see outbox.py)
+    max_per_hour: int = 0  # 0: no limit
+    quiet_hours: tuple[str, str] | None = None  # ("22:00", "07:00"), local to timezone
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,26 @@ def format_alert(alert: Outgoing, fmt: str = "markdown") -> tuple[str, str]:
     return alert.title or alert.url, "\n".join(lines)
 
 
+def format_digest(alerts: Sequence[Outgoing], fmt: str = "markdown") -> tuple[str, str]:
+    """Title and body of one message listing several alerts."""
+    title = f"newswatch: {len(alerts)} alerts"
+    entries = []
+    for a in alerts:
+        rules = ", ".join(a.rules)
+        footer = render(f"{a.feed}{_when(a.published)} · matched: {rules}", fmt)
+        if fmt == "html":
+            link = f'<a href="{html.escape(a.url, quote=True)}">{html.escape(a.title or a.url)}</a>'
+            entries.append(f"<li>{link}<br>{footer}</li>")
+        elif fmt == "markdown":
+            name = render(a.title or a.url, fmt).replace("]", "\\]")
+            entries.append(f"- [{name}]({a.url})  \n  {footer}")
+        else:
+            entries.append(f"- {a.title or a.url}\n  {a.url}\n  {footer}")
+    if fmt == "html":
+        return title, "<ul>" + "".join(entries) + "</ul>"
+    return title, "\n".join(entries)
+
+
 def _when(published: str | None) -> str:
     try:
         stamp = parse_iso(published)
@@ -143,6 +163,16 @@ class Notifier:
         fmt = self.format_of(alert.target)
         title, body = format_alert(alert, fmt)
         await self.send(alert.target, title, body, fmt, accepted)
+
+    async def send_digest(self, alerts: Sequence[Outgoing],
+                          accepted: Callable[[], None] | None = None) -> None:
+        """Several alerts to one target as one message."""
+        target = alerts[0].target
+        if target not in self.targets:
+            raise NotifyError(f"no target named {target!r} in the config")
+        fmt = self.format_of(target)
+        title, body = format_digest(alerts, fmt)
+        await self.send(target, title, body, fmt, accepted)
 
     async def send(self, name: str, title: str, body: str, fmt: str = "markdown",
                    accepted: Callable[[], None] | None = None) -> None:

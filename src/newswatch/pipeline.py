@@ -14,13 +14,14 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
 
 from .errors import FetchError, NotifyError, ParseError
 from .fetch import Fetcher, Response, public_url
 from .models import Config, Feed, Match
 from .notify import Notifier
+from .outbox import Policy, plan
 from .parse import ParsedFeed
 from .store import Outgoing, Store, iso, now, parse_iso, retry_delay
 from .stories import Stories
@@ -45,6 +46,7 @@ class Pipeline:
     notifier: Notifier
     config: Config
     parsers: Parsers
+    clock: Callable[[], datetime] = field(default_factory=lambda: now)  # tests move time
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
@@ -71,7 +73,7 @@ class Pipeline:
         same_url = state.url == feed.url  # the config's URL changed: start afresh
         if same_url and state.disabled:
             return PollResult(feed.name, error=f"disabled: {state.disabled}")
-        started = now()
+        started = self.clock()
         moved = state.fetch_url if same_url else None
         try:
             response = await self.fetcher.fetch(
@@ -234,34 +236,68 @@ class Pipeline:
             return sum(sent)
 
     def _mark_sent(self, alert_id: int) -> None:
-        self.store.mark_sent(alert_id, now())
+        self.store.mark_sent(alert_id, self.clock())
+
+    def _mark_sent_together(self, alert_ids: list[int]) -> None:
+        self.store.mark_sent_together(alert_ids, self.clock())
+
+    def _policy(self, target: str) -> Policy:
+        t = self.notifier.targets[target]
+        quiet = None
+        if t.quiet_hours:
+            quiet = (time.fromisoformat(t.quiet_hours[0].zfill(5)),
+                     time.fromisoformat(t.quiet_hours[1].zfill(5)))
+        return Policy(t.digest, t.max_per_hour, quiet, t.timezone)
 
     async def _deliver_target(self, target: str, items: list[Outgoing]) -> int:
-        sent = 0
+        clock = self.clock()
+        due: list[Outgoing] = []
         for alert in items:
-            due = parse_iso(alert.next_attempt)
-            if due and due > now():
+            when = parse_iso(alert.next_attempt)
+            if when and when > clock:
                 break  # keep this target's messages in order
+            due.append(alert)
+        policy = self._policy(target)
+        hour_ago = clock - timedelta(hours=1)
+        recent = self.store.messages_sent(target, hour_ago) if policy.max_per_hour else 0
+        sent = 0
+        for message in plan(policy, due, clock, recent):
             try:
-                await self.notifier.send_alert(alert, partial(self._mark_sent, alert.id))
+                if len(message) == 1:
+                    await self.notifier.send_alert(
+                        message[0], partial(self._mark_sent, message[0].id))
+                else:
+                    await self.notifier.send_digest(
+                        message, partial(self._mark_sent_together, [a.id for a in message]))
             except NotifyError as e:
-                settings = self.config.settings
-                retry_at = now() + retry_delay(alert.attempts + 1, settings.retry_delay,
-                                               settings.retry_max)
-                created = parse_iso(alert.created) or now()
-                give_up = now() - created >= timedelta(seconds=settings.give_up)
-                self.store.mark_failed_attempt(alert.id, str(e), retry_at, give_up)
-                if give_up:
-                    log.error("target=%s alert=%d failed for good after %d attempts: %s "
-                              "(`newswatch retry` sends it again)", target, alert.id,
-                              alert.attempts + 1, e)
-                    continue  # later alerts to this target still go out
+                if not self._failed(target, message, e):
+                    break
+                continue  # every alert of it failed for good: later ones still go out
+            sent += len(message)
+            log.info("target=%s %s sent", target,
+                     f"alert={message[0].id}" if len(message) == 1
+                     else f"digest of {len(message)} alerts")
+        return sent
+
+    def _failed(self, target: str, message: list[Outgoing], e: NotifyError) -> bool:
+        """Record a failed send of a message; True if all its alerts have now given up."""
+        settings, clock = self.config.settings, self.clock()
+        all_given_up = True
+        for alert in message:
+            retry_at = clock + retry_delay(alert.attempts + 1, settings.retry_delay,
+                                           settings.retry_max)
+            created = parse_iso(alert.created) or clock
+            give_up = clock - created >= timedelta(seconds=settings.give_up)
+            self.store.mark_failed_attempt(alert.id, str(e), retry_at, give_up)
+            if give_up:
+                log.error("target=%s alert=%d failed for good after %d attempts: %s "
+                          "(`newswatch retry` sends it again)", target, alert.id,
+                          alert.attempts + 1, e)
+            else:
+                all_given_up = False
                 log.warning("target=%s alert=%d not sent (attempt %d): %s; next try at %s",
                             target, alert.id, alert.attempts + 1, e, iso(retry_at))
-                break
-            sent += 1
-            log.info("target=%s alert=%d sent", target, alert.id)
-        return sent
+        return all_given_up
 
 
 def _targets(config: Config) -> dict[str, tuple[str, ...]]:

@@ -29,7 +29,7 @@ import sqlite_utils
 from .errors import StorageError
 from .models import Article
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def now() -> datetime:
@@ -140,7 +140,8 @@ class Store:
         if version > SCHEMA_VERSION:
             raise StorageError(f"{self.path} was written by a newer newswatch "
                                f"(schema {version}, this one knows {SCHEMA_VERSION})")
-        steps = {1: self._create_v1, 2: self._migrate_v2, 3: self._migrate_v3, 4: self._migrate_v4}
+        steps = {1: self._create_v1, 2: self._migrate_v2, 3: self._migrate_v3,
+                 4: self._migrate_v4, 5: self._migrate_v5}
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 steps[target]()
@@ -186,6 +187,11 @@ class Store:
         """Stories: an article near-duplicating an alerted one from another feed joins it."""
         self.conn.execute("ALTER TABLE articles ADD COLUMN story_id INTEGER")
         self.conn.execute("CREATE INDEX idx_articles_story_id ON articles (story_id)")
+
+    def _migrate_v5(self) -> None:
+        """Digests: alerts sent together in one message share a batch (the first's id)."""
+        self.conn.execute("ALTER TABLE alerts ADD COLUMN batch INTEGER")
+        self.conn.execute("CREATE INDEX idx_alerts_target_sent ON alerts (target, sent)")
 
     # -- feeds ---------------------------------------------------------------
 
@@ -340,6 +346,21 @@ class Store:
         conn.execute(
             "UPDATE alerts SET status = 'sent', sent = ?, attempts = attempts + 1, "
             "last_error = NULL WHERE id = ? AND status != 'sent'", (iso(when), alert_id))
+
+    def mark_sent_together(self, alert_ids: list[int], when: datetime) -> None:
+        """Record that a target accepted one message (a digest) carrying these alerts."""
+        marks = ",".join("?" * len(alert_ids))
+        self._thread_conn().execute(
+            "UPDATE alerts SET status = 'sent', sent = ?, attempts = attempts + 1, "
+            f"last_error = NULL, batch = ? WHERE id IN ({marks}) AND status != 'sent'",
+            (iso(when), min(alert_ids), *alert_ids))
+
+    def messages_sent(self, target: str, since: datetime) -> int:
+        """Messages (a digest counts once) a target accepted since a time."""
+        row = self.conn.execute(
+            "SELECT count(DISTINCT coalesce(batch, id)) FROM alerts "
+            "WHERE target = ? AND status = 'sent' AND sent >= ?", (target, iso(since)))
+        return int(row.fetchone()[0])
 
     def _thread_conn(self) -> sqlite3.Connection:
         if threading.get_ident() == self._owner:

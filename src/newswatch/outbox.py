@@ -1,0 +1,82 @@
+"""What to send a target now: single alerts, digests, or nothing yet. Pure; clock passed in.
+
+Per target, three settings shape delivery, and none of them drops anything:
+- `digest = "1h"`: no single messages; once the oldest waiting alert has waited
+  a full period, one message lists every waiting alert.
+- `max_per_hour = N`: at most N messages in any hour; when more alerts wait
+  than the hour has room for, the last message of the hour is a digest of all
+  the rest, and when the hour is used up they wait for the next.
+- `quiet_hours = "22:00-07:00"` (in the target's `timezone`): nothing is sent
+  during them; what arrived meanwhile goes out as one digest when they end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from .store import Outgoing, parse_iso
+
+
+@dataclass(frozen=True)
+class Policy:
+    digest: float = 0.0  # seconds; 0: send alerts one by one
+    max_per_hour: int = 0  # 0: no limit
+    quiet: tuple[time, time] | None = None  # local start and end
+    timezone: str = "UTC"
+
+    def quiet_period(self, now: datetime) -> tuple[datetime, datetime] | None:
+        """The quiet period containing `now`, or else the latest one that ended before it."""
+        if self.quiet is None:
+            return None
+        zone = ZoneInfo(self.timezone)
+        local = now.astimezone(zone)
+        start_t, end_t = self.quiet
+        for days_back in range(0, 3):
+            day = (local - timedelta(days=days_back)).date()
+            start = datetime.combine(day, start_t, zone)
+            end = datetime.combine(day, end_t, zone)
+            if end <= start:
+                end += timedelta(days=1)  # crosses midnight
+            if start <= local:
+                return start, end
+        return None
+
+    def is_quiet(self, now: datetime) -> bool:
+        period = self.quiet_period(now)
+        return period is not None and period[0] <= now < period[1]
+
+
+def plan(policy: Policy, pending: list[Outgoing], now: datetime,
+         messages_last_hour: int = 0) -> list[list[Outgoing]]:
+    """The messages to send now, in order: each a list of alerts (one, or a digest)."""
+    if not pending or policy.is_quiet(now):
+        return []
+    sends: list[list[Outgoing]] = []
+    rest = list(pending)
+    period = policy.quiet_period(now)
+    if period is not None:
+        start, end = period
+        held = [a for a in rest if start <= _created(a, now) < end]
+        if held:
+            sends.append(held)
+            rest = [a for a in rest if a not in held]
+    if policy.digest and rest:
+        oldest = min(_created(a, now) for a in rest)
+        if now - oldest >= timedelta(seconds=policy.digest):
+            sends.append(rest)
+        rest = []
+    sends.extend([a] for a in rest)
+    if policy.max_per_hour:
+        room = policy.max_per_hour - messages_last_hour
+        if room <= 0:
+            return []
+        if len(sends) > room:
+            overflow = [a for message in sends[room - 1:] for a in message]
+            sends = [*sends[: room - 1], overflow]
+    return sends
+
+
+def _created(alert: Outgoing, now: datetime) -> datetime:
+    return parse_iso(alert.created) or now
