@@ -226,3 +226,52 @@ def test_sighup_adds_and_removes_feeds(tmp_path: Path, feed_server: FeedServer,
         if daemon.proc.poll() is None:
             daemon.proc.kill()
             daemon.proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_http_health_metrics_and_status_page(tmp_path: Path, feed_server: FeedServer,
+                                             webhook: Webhook) -> None:
+    import httpx
+
+    items = [Item("Largest drone attack <on> Kharkiv & Sumy", "https://n.example/1")]
+    url = feed_server.publish("/wire.xml", rss(items))
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(url, webhook.apprise_url, {"drones": '"largest drone attack"'})
+                      + f'\n[http]\nlisten = "127.0.0.1:{port}"\n')
+    daemon = Daemon(config)
+    base = f"http://127.0.0.1:{port}"
+
+    def answering() -> bool:
+        try:
+            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        assert wait_until(answering), daemon.output()
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+        assert len(webhook.wait_for(1)) == 1
+        metrics = httpx.get(f"{base}/metrics")
+        assert metrics.headers["content-type"].startswith("text/plain")
+        lines = dict(line.rsplit(" ", 1) for line in metrics.text.splitlines()
+                     if not line.startswith("#"))
+        assert float(lines["newswatch_polls_total"]) >= 1
+        assert float(lines["newswatch_matches_total"]) == 1
+        assert float(lines['newswatch_alerts{status="sent"}']) == 1
+        assert time.time() - float(lines['newswatch_feed_last_success_timestamp_seconds'
+                                         '{feed="wire"}']) < 60
+        page = httpx.get(f"{base}/")
+        assert page.headers["content-type"].startswith("text/html")
+        assert "Largest drone attack &lt;on&gt; Kharkiv &amp; Sumy" in page.text
+        assert "<td>wire</td>" in page.text
+        assert webhook.apprise_url.split("://")[1] not in page.text  # never a target URL
+        assert httpx.post(f"{base}/healthz").status_code == 405
+        assert httpx.get(f"{base}/nope").status_code == 404
+    finally:
+        assert daemon.stop() == 0

@@ -42,6 +42,7 @@ SECTION_KEYS = {
     "feeds": {"name", "url", "tags", "interval", "language"},
     "targets": {"name", "url", "digest", "max_per_hour", "quiet_hours", "timezone"},
     "rules": {"name", "query", "notify", "feeds", "language"},
+    "http": {"listen"},
     "synonyms": set(),  # any key
 }
 
@@ -269,11 +270,29 @@ def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
         parse_workers=c.get(table, "parse_workers", w, _whole, None),
         languages=c.get(table, "languages", w, _languages, defaults.languages)
         or defaults.languages,
+        http_listen=_http_listen(c, data),
         story_window=c.get(table, "story_window", w, parse_duration, defaults.story_window)
         or 0.0,
         story_threshold=c.get(table, "story_threshold", w, _fraction, defaults.story_threshold)
         or defaults.story_threshold,
     )
+
+
+def _http_listen(c: _Checker, data: dict[str, Any]) -> str:
+    table = data.get("http", {})
+    if not isinstance(table, dict):
+        c.problem("http", "expected an [http] table")
+        return ""
+    c.unknown_keys(table, SECTION_KEYS["http"], "http")
+    return c.get(table, "listen", "http", _listen) or ""
+
+
+def _listen(value: object) -> str:
+    text = _string(value)
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError('expected "HOST:PORT", e.g. "127.0.0.1:9180"')
+    return text
 
 
 def _synonyms(c: _Checker, data: dict[str, Any]) -> tuple[tuple[str, ...], ...]:

@@ -29,6 +29,7 @@ from .models import Config, Feed
 from .notify import Notifier
 from .pipeline import Pipeline, PollResult
 from .store import Store, now, parse_iso
+from .web import StatusServer
 from .workers import Parsers
 
 log = logging.getLogger(__name__)
@@ -108,11 +109,18 @@ class Daemon:
             self.scheduler.add_job(self._prune, "interval", hours=1, id="prune",
                                    next_run_time=now() + timedelta(minutes=1))
             self._start_watchdog()
+            self.web = None
+            if self.config.settings.http_listen:
+                self.web = StatusServer(self.pipeline.store, lambda: self.config,
+                                        lambda: dict(self.pipeline.stats), self._unhealthy)
+                await self.web.start(self.config.settings.http_listen)
             sd_notify("READY=1\nSTATUS=polling")
             log.info("newswatch running: %d feeds, %d rules, %d targets",
                      len(self.config.feeds), len(self.config.rules), len(self.config.targets))
             await self.stopping.wait()
             sd_notify("STOPPING=1")
+            if self.web is not None:
+                await self.web.close()
             await self._drain()
         finally:
             await close_pipeline(self.pipeline)
@@ -202,6 +210,8 @@ class Daemon:
             return
         if new.settings.database != self.config.settings.database:
             log.warning("a new database path takes effect only after a restart")
+        if new.settings.http_listen != self.config.settings.http_listen:
+            log.warning("a new [http] listen address takes effect only after a restart")
         old_feeds = {f.name: f for f in self.config.feeds}
         self.config = new
         self.pipeline.reconfigure(new, Notifier(new.targets))
@@ -214,6 +224,18 @@ class Daemon:
         log.info("reloaded: %d feeds, %d rules, %d targets",
                  len(new.feeds), len(new.rules), len(new.targets))
         sd_notify("READY=1")
+
+    def _unhealthy(self) -> str | None:
+        """Why the daemon is not healthy, or None (for /healthz)."""
+        if self.stopping.is_set():
+            return "stopping"
+        if not self.scheduler.running:
+            return "scheduler not running"
+        try:
+            self.pipeline.store.conn.execute("SELECT 1").fetchone()
+        except Exception as e:  # noqa: BLE001 - any database failure is unhealthy
+            return f"database: {e}"
+        return None
 
     def _start_watchdog(self) -> None:
         usec = os.environ.get("WATCHDOG_USEC", "")

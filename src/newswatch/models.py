@@ -51,6 +51,7 @@ class Settings:
     retry_delay: float = 30.0  # first wait after a failed send; doubles each time ...
     retry_max: float = 3600.0  # ... up to this
     parse_workers: int | None = None  # parser processes; None: one per core; 0: in-process
+    http_listen: str = ""  # "127.0.0.1:9180": serve /healthz, /metrics and a status page
     story_window: float = 48 * 3600.0  # near-duplicate headlines this close are one story
     story_threshold: float = 0.5  # headline similarity that makes two articles one story
     # Rule words are stemmed in each of these languages (see rules/text.py).

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -37,6 +38,7 @@ class PollResult:
     new: int = 0
     alerts: int = 0
     error: str | None = None
+    matches: int = 0
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Pipeline:
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
+        self.stats: Counter[str] = Counter()  # since start, for /metrics
         self.targets = _targets(self.config)
         self.stories = self._load_stories()
         # Feeds between fetch and commit at once: bounds the bodies and parsed
@@ -66,7 +69,12 @@ class Pipeline:
     async def refresh(self, feed: Feed) -> PollResult:
         """Poll one feed; never raises for a feed's own failure."""
         async with self.in_flight:
-            return await self._refresh(feed)
+            result = await self._refresh(feed)
+        self.stats["polls"] += 1
+        self.stats["poll_errors"] += result.error is not None
+        self.stats["articles"] += result.new
+        self.stats["matches"] += result.matches
+        return result
 
     async def _refresh(self, feed: Feed) -> PollResult:
         state = self.store.feed_state(feed.name)
@@ -123,7 +131,7 @@ class Pipeline:
         log.log(logging.INFO if fresh else logging.DEBUG,
                 "feed=%s polled: %d entries, %d new, %d alerts", feed.name, len(articles),
                 len(fresh), alerts)
-        return PollResult(feed.name, 200, len(fresh), alerts)
+        return PollResult(feed.name, 200, len(fresh), alerts, matches=len(matches))
 
     def _queue(self, article_id: int | None, m: Match, when: datetime,
                later: list[Callable[[], object]]) -> int:

@@ -1,0 +1,175 @@
+"""The optional [http] endpoint: /healthz, /metrics (Prometheus) and a status page.
+
+Served from the daemon's own event loop with asyncio streams (GET only, one
+request per connection, read-only), so a wedged loop also stops answering
+/healthz - which is what a health check should see. It shows feed names,
+public feed URLs (no user, password or query) and article titles; never
+target URLs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from .fetch import public_url
+from .models import Config
+from .store import Store, parse_iso
+
+log = logging.getLogger(__name__)
+MAX_REQUEST = 8192
+
+
+class StatusServer:
+    def __init__(self, store: Store, config: Callable[[], Config],
+                 stats: Callable[[], dict[str, int]], healthy: Callable[[], str | None]) -> None:
+        self.store, self.config, self.stats, self.healthy = store, config, stats, healthy
+        self.server: asyncio.Server | None = None
+
+    async def start(self, listen: str) -> None:
+        host, _, port = listen.rpartition(":")
+        self.server = await asyncio.start_server(self._handle, host.strip("[]"), int(port))
+        log.info("status page, /healthz and /metrics on http://%s/", listen)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            method, path, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+            status, ctype, body = self.respond(method, path.split("?", 1)[0])
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
+                ValueError, ConnectionError):
+            status, ctype, body = 400, "text/plain", b"bad request\n"
+        except Exception:  # noqa: BLE001 - a status page must never take the daemon down
+            log.exception("status page failed")
+            status, ctype, body = 500, "text/plain", b"internal error\n"
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+                  500: "Internal Server Error", 503: "Service Unavailable"}[status]
+        writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
+                     f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n"
+                     "Connection: close\r\n\r\n".encode() + body)
+        try:
+            await writer.drain()
+            writer.close()
+            await writer.wait_closed()
+        except ConnectionError:
+            pass
+
+    def respond(self, method: str, path: str) -> tuple[int, str, bytes]:
+        if method not in ("GET", "HEAD"):
+            return 405, "text/plain", b"read-only: GET only\n"
+        if path == "/healthz":
+            problem = self.healthy()
+            body = json.dumps({"status": problem or "ok"}).encode() + b"\n"
+            return (503 if problem else 200), "application/json", body
+        if path == "/metrics":
+            return 200, "text/plain; version=0.0.4; charset=utf-8", self.metrics().encode()
+        if path in ("/", "/index.html"):
+            return 200, "text/html; charset=utf-8", self.page().encode()
+        return 404, "text/plain", b"not found\n"
+
+    def metrics(self) -> str:
+        stats, config = self.stats(), self.config()
+        counts = self.store.counts()
+        feeds = {r["name"]: r for r in self.store.feeds()}
+        out: list[str] = []
+
+        def metric(name: str, kind: str, help_text: str,
+                   samples: list[tuple[dict[str, str], float]]) -> None:
+            out.append(f"# HELP newswatch_{name} {help_text}")
+            out.append(f"# TYPE newswatch_{name} {kind}")
+            for labels, value in samples:
+                text = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
+                out.append(f"newswatch_{name}{{{text}}} {value:g}" if text
+                           else f"newswatch_{name} {value:g}")
+
+        metric("polls_total", "counter", "Feed polls since the daemon started.",
+               [({}, stats.get("polls", 0))])
+        metric("poll_errors_total", "counter", "Feed polls that failed since start.",
+               [({}, stats.get("poll_errors", 0))])
+        metric("articles_total", "counter", "New articles found since start.",
+               [({}, stats.get("articles", 0))])
+        metric("matches_total", "counter", "New articles that matched a rule since start.",
+               [({}, stats.get("matches", 0))])
+        metric("alerts", "gauge", "Alerts in the database by status.",
+               [({"status": s}, counts.get(s, 0)) for s in ("pending", "sent", "failed")])
+        metric("feeds", "gauge", "Feeds in the configuration.", [({}, len(config.feeds))])
+        metric("rules", "gauge", "Rules in the configuration.", [({}, len(config.rules))])
+        last = []
+        errors = []
+        for feed in config.feeds:
+            row = feeds.get(feed.name, {})
+            when = parse_iso(row.get("last_success"))
+            if when:
+                last.append(({"feed": feed.name}, when.timestamp()))
+            errors.append(({"feed": feed.name}, row.get("error_count", 0) or 0))
+        metric("feed_last_success_timestamp_seconds", "gauge",
+               "When each feed was last polled successfully (Unix time).", last)
+        metric("feed_errors_in_a_row", "gauge", "Failed polls of each feed since its last "
+               "success.", errors)
+        return "\n".join(out) + "\n"
+
+    def page(self) -> str:
+        config = self.config()
+        states = {r["name"]: r for r in self.store.feeds()}
+        e = html.escape
+        feed_rows = []
+        for feed in config.feeds:
+            s: dict[str, Any] = states.get(feed.name, {})
+            error = s.get("last_error") or ""
+            feed_rows.append(
+                f"<tr class=\"{'bad' if s.get('error_count') else ''}\"><td>{e(feed.name)}</td>"
+                f"<td>{e(public_url(feed.url))}</td><td>{e(s.get('last_success') or 'never')}"
+                f"</td><td>{e(str(s.get('last_status') or ''))}</td><td>{e(error)}</td>"
+                f"<td>{s.get('articles_seen', 0)}</td><td>{e(s.get('next_poll') or '')}</td></tr>")
+        alert_rows = []
+        for a in self.store.alerts(limit=30):
+            rules = ", ".join(json.loads(a["rules"]))
+            alert_rows.append(
+                f"<tr><td>{e(a['created'])}</td><td>{e(a['status'])}</td><td>{e(a['target'])}"
+                f"</td><td>{e(rules)}</td><td>{e(a['feed'])}</td><td><a href=\""
+                f"{e(a['url'] or '', quote=True)}\">{e(a['title'] or a['url'] or '')}</a></td>"
+                "</tr>")
+        counts = self.store.counts()
+        summary = (f"{len(config.feeds)} feeds, {len(config.rules)} rules, "
+                   f"{counts.get('pending', 0)} alerts pending, "
+                   f"{counts.get('failed', 0)} failed")
+        return _PAGE.format(summary=e(summary), feeds="\n".join(feed_rows),
+                            alerts="\n".join(alert_rows) or
+                            '<tr><td colspan="6">no alerts yet</td></tr>')
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>newswatch</title>
+<meta http-equiv="refresh" content="60">
+<style>
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }}
+table {{ border-collapse: collapse; margin-bottom: 2em; }}
+th, td {{ text-align: left; padding: .25em .75em; border-bottom: 1px solid #ddd; }}
+tr.bad td {{ background: #fff0f0; }}
+</style></head><body>
+<h1>newswatch</h1><p>{summary}</p>
+<h2>Feeds</h2>
+<table><tr><th>feed</th><th>url</th><th>last success</th><th>status</th><th>last error</th>
+<th>articles</th><th>next poll</th></tr>
+{feeds}
+</table>
+<h2>Recent alerts</h2>
+<table><tr><th>found</th><th>status</th><th>target</th><th>rules</th><th>feed</th>
+<th>article</th></tr>
+{alerts}
+</table>
+</body></html>
+"""
