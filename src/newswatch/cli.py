@@ -138,19 +138,25 @@ def alerts(ctx: click.Context, as_json: bool, limit: int, status: str | None) ->
     if not items:
         click.echo("no alerts yet")
         return
+    table = _table("found", "status", "target", "rules", "feed", "article")
     for a in items:
-        click.echo(f"{a['created']}  {a['status']:<7}  {a['target']}  [{a['rule']}]  "
-                   f"{a['feed']}: {a['title'][:80]}")
-        click.echo(f"    {a['url']}" + (f"  ({a['last_error']})" if a["last_error"] else ""))
+        article = f"{a['title']}\n{a['url']}"
         if a["also_reported_by"]:
-            click.echo(f"    also reported by: {', '.join(a['also_reported_by'])}")
+            article += f"\nalso reported by: {', '.join(a['also_reported_by'])}"
+        if a["last_error"]:
+            article += f"\n({a['last_error']})"
+        table.add_row(a["created"], a["status"], a["target"], a["rule"], a["feed"], article,
+                      style={"failed": "red", "pending": "yellow"}.get(a["status"]))
+    _print(table)
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
 def feeds(ctx: click.Context, as_json: bool) -> None:
-    """List every feed with its state: last poll, status, error, articles, next poll."""
+    """List every feed with its state; or import, export or add feeds."""
+    if ctx.invoked_subcommand is not None:
+        return
     config = _load(ctx)
     store = _open_store(config)
     states = {r["name"]: r for r in store.feeds()} if store else {}
@@ -168,16 +174,132 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(items, indent=2, ensure_ascii=False))
         return
+    table = _table("feed", "state", "seen", "last poll", "next poll")
     for f in items:
         status = f"HTTP {f['last_status']}" if f["last_status"] else "never polled"
         state = f["last_error"] or status
         if f["errors_in_a_row"]:
             state = f"{state} ({f['errors_in_a_row']} failures in a row)"
-        upcoming = "never (disabled)" if f["disabled"] else (f["next_poll"] or "soon")
-        click.echo(f"{f['name']:<24} {state[:60]:<60} seen {f['articles_seen']:>6}  "
-                   f"last {f['last_poll'] or '-':<20} next {upcoming}")
         if f["moved_to"]:
-            click.echo(f"{'':<24} moved permanently to {f['moved_to']}: update the config")
+            state += f"; moved permanently to {f['moved_to']}: update the config"
+        upcoming = "never (disabled)" if f["disabled"] else (f["next_poll"] or "soon")
+        table.add_row(f["name"], state, str(f["articles_seen"]), f["last_poll"] or "-",
+                      upcoming, style="red" if f["errors_in_a_row"] else None)
+    _print(table)
+
+
+def _table(*columns: str) -> Any:
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    return table
+
+
+def _print(renderable: Any) -> None:
+    from rich.console import Console
+
+    # Piped: wide enough that lines do not wrap for grep; on a terminal: its width.
+    Console(width=None if sys.stdout.isatty() else 200, highlight=False,
+            soft_wrap=False).print(renderable)
+
+
+@feeds.command("import")
+@click.argument("opml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tag", "tags", multiple=True, metavar="TAG",
+              help="Tag every imported feed (repeatable).")
+@click.pass_context
+def feeds_import(ctx: click.Context, opml: Path, tags: tuple[str, ...]) -> None:
+    """Add the feeds of an OPML file to the config (keeping its comments and layout)."""
+    from .feedlist import add_feeds, read_opml
+
+    _load(ctx)  # refuse to edit a config that is already broken
+    try:
+        outlines = read_opml(opml.read_bytes())
+        added, skipped = add_feeds(ctx.obj["config_path"], outlines, tags)
+    except NewswatchError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"added {len(added)} feeds, skipped {len(skipped)} already in "
+               f"{ctx.obj['config_path']}")
+    if added:
+        click.echo("reload a running daemon (SIGHUP, systemctl reload newswatch) to poll them")
+
+
+@feeds.command("export")
+@click.pass_context
+def feeds_export(ctx: click.Context) -> None:
+    """Print the config's feeds as OPML."""
+    from .feedlist import write_opml
+
+    click.echo(write_opml(_load(ctx)), nl=False)
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--name", help="The feed's name (default: from its title).")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Tag the feed (repeatable).")
+@click.pass_context
+def feeds_add(ctx: click.Context, url: str, name: str | None, tags: tuple[str, ...]) -> None:
+    """Add a feed by its URL, or by a web page that links to its feed."""
+    from .feedlist import Outline, add_feeds
+    from .feedlist import discover as discover_feeds
+
+    config = _load(ctx)
+    found = _try_feed(config, url)
+    if found is None:
+        page = _get(config, url)
+        candidates = discover_feeds(str(page.url), page.text) if page is not None else []
+        for candidate, _ in candidates:
+            found = _try_feed(config, candidate)
+            if found is not None:
+                break
+        if found is None:
+            raise click.ClickException(
+                f"no feed at {public_url(url)}" + (" (the page links to none that reads)"
+                                                    if page is not None else ""))
+    feed_url, title = found
+    try:
+        added, skipped = add_feeds(ctx.obj["config_path"],
+                                   [Outline(feed_url, name or title, ())], tags)
+    except NewswatchError as e:
+        raise click.ClickException(str(e)) from None
+    if skipped:
+        click.echo(f"{public_url(feed_url)} is already in {ctx.obj['config_path']}")
+        return
+    click.echo(f"added feed {added[0]!r}: {public_url(feed_url)}")
+
+
+def _get(config: Config, url: str) -> Any:
+    import httpx
+
+    from .fetch import ACCEPT, USER_AGENT
+
+    try:
+        with httpx.Client(timeout=config.settings.timeout, follow_redirects=True,
+                          headers={"User-Agent": USER_AGENT, "Accept": ACCEPT}) as client:
+            response = client.get(url)
+    except (httpx.HTTPError, ValueError) as e:
+        raise click.ClickException(f"{public_url(url)}: {str(e).split(' for url ')[0]}"
+                                   ) from None
+    if response.status_code != 200 or len(response.content) > config.settings.max_body:
+        return None
+    return response
+
+
+def _try_feed(config: Config, url: str) -> tuple[str, str] | None:
+    """(the URL, the feed's title) if the URL serves a feed with entries."""
+    from .errors import ParseError
+    from .parse import parse_feed
+
+    response = _get(config, url)
+    if response is None:
+        return None
+    try:
+        parsed = parse_feed("new", response.content, dict(response.headers))
+    except ParseError:
+        return None
+    return (str(response.url), parsed.title) if parsed.articles or parsed.title else None
 
 
 @main.command()
