@@ -118,3 +118,35 @@ def test_bad_delivery_settings_are_refused(line: str, problem: str, write_config
     with pytest.raises(config_module.ConfigError) as e:
         config_module.load(path)
     assert problem in str(e.value) and 'targets[0] (name "hook")' in str(e.value)
+
+
+def test_target_templates_shape_title_and_body(feed_server: FeedServer, webhook: Webhook,
+                                               write_config: Any) -> None:
+    from newswatch.daemon import poll_all
+
+    feed_server.publish("/wire.xml", rss([Item("Largest drone attack on Kyiv",
+                                               "https://n.example/1",
+                                               description="Officials said the largest "
+                                                           "drone attack hit Kyiv.")]))
+    path = write_config([("wire", feed_server.url("/wire.xml"))], [("hook", webhook.apprise_url)],
+                        [("drones", '"largest drone attack"')])
+    path.write_text(path.read_text().replace(
+        f'url = "{webhook.apprise_url}"',
+        f'url = "{webhook.apprise_url}"\ntitle_template = "[$rules] $title"\n'
+        'body_template = "$snippet | $link | $feed"'))
+    asyncio.run(poll_all(config_module.load(path)))
+    [message] = webhook.messages
+    assert message["title"] == "[drones] Largest drone attack on Kyiv"
+    assert message["message"] == ("Officials said the **largest drone attack** hit Kyiv | "
+                                  "https://n.example/1 | wire")  # Markdown: hits in bold
+
+
+def test_a_template_with_an_unknown_field_is_refused(write_config: Any,
+                                                     webhook: Webhook) -> None:
+    path = write_config([], [("hook", webhook.apprise_url)], [("r", "x")])
+    path.write_text(path.read_text().replace(
+        f'url = "{webhook.apprise_url}"', f'url = "{webhook.apprise_url}"\n'
+        'body_template = "$headline"'))
+    with pytest.raises(config_module.ConfigError) as e:
+        config_module.load(path)
+    assert "body_template: unknown field $headline" in str(e.value)

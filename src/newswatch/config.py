@@ -40,7 +40,8 @@ SECTION_KEYS = {
                   "retry_max", "parse_workers", "languages", "story_window",
                   "story_threshold"},
     "feeds": {"name", "url", "tags", "interval", "language"},
-    "targets": {"name", "url", "digest", "max_per_hour", "quiet_hours", "timezone"},
+    "targets": {"name", "url", "digest", "max_per_hour", "quiet_hours", "timezone",
+                "title_template", "body_template"},
     "rules": {"name", "query", "notify", "feeds", "language"},
     "http": {"listen"},
     "synonyms": set(),  # any key
@@ -169,6 +170,22 @@ def _timezone(value: object) -> str:
         raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. \"Europe/Kyiv\")"
                          ) from None
     return name
+
+
+def _template(value: object) -> str:
+    from string import Template
+
+    from .notify import TEMPLATE_FIELDS
+
+    text = _string(value)
+    template = Template(text)
+    if not template.is_valid():
+        raise ValueError("a lone $ (write $$ for a dollar sign)")
+    unknown = [n for n in template.get_identifiers() if n not in TEMPLATE_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown field ${unknown[0]} (fields: "
+                         f"{', '.join('$' + f for f in TEMPLATE_FIELDS)})")
+    return text
 
 
 def _fraction(value: object) -> float:
@@ -367,7 +384,9 @@ def load(path: Path | str) -> Config:
         per_hour = c.get(t, "max_per_hour", label, _positive_int) or 0
         quiet = c.get(t, "quiet_hours", label, _quiet_hours)
         zone = c.get(t, "timezone", label, _timezone) or "UTC"
-        targets.append((label, Target(name, url, digest, per_hour, quiet, zone)
+        title_t = c.get(t, "title_template", label, _template) or ""
+        body_t = c.get(t, "body_template", label, _template) or ""
+        targets.append((label, Target(name, url, digest, per_hour, quiet, zone, title_t, body_t)
                         if name and url else None))
     target_names = {t.name for _, t in targets if t}
 

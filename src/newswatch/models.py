@@ -24,6 +24,8 @@ class Target:
     max_per_hour: int = 0  # 0: no limit
     quiet_hours: tuple[str, str] | None = None  # ("22:00", "07:00"), local to timezone
     timezone: str = "UTC"
+    title_template: str = ""  # string.Template over notify.TEMPLATE_FIELDS; "" = default
+    body_template: str = ""
 
 
 @dataclass(frozen=True)

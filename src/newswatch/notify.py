@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Sequence
+from string import Template
 
 import apprise
 
@@ -68,8 +69,37 @@ def render(text: str, fmt: str, bold: bool = False) -> str:
     return text
 
 
-def format_alert(alert: Outgoing, fmt: str = "markdown") -> tuple[str, str]:
-    """Title and body of the message for one article, in a body format."""
+# What a target's title_template and body_template may use ($name or ${name}).
+TEMPLATE_FIELDS = ("title", "link", "feed", "published", "rules", "snippet")
+
+
+def template_fields(alert: Outgoing, fmt: str) -> dict[str, str]:
+    """An alert's fields for a template, each made safe for the body format."""
+    stamp = _when(alert.published).removeprefix(" · ")
+    snippet = "".join(render(t, fmt, hit) for t, hit in highlighted(alert.snippet))
+    link = alert.url
+    if fmt == "html":
+        link = f'<a href="{html.escape(alert.url, quote=True)}">{html.escape(alert.url)}</a>'
+    return {"title": render(alert.title, fmt), "link": link, "feed": render(alert.feed, fmt),
+            "published": stamp, "rules": render(", ".join(alert.rules), fmt),
+            "snippet": snippet}
+
+
+def format_alert(alert: Outgoing, fmt: str = "markdown", title_template: str = "",
+                 body_template: str = "") -> tuple[str, str]:
+    """Title and body of the message for one article, in a body format.
+
+    A target's templates, when set, replace the default title or body; the
+    title is plain text, the body is in the target's format.
+    """
+    if title_template or body_template:
+        default_title, default_body = format_alert(alert, fmt)
+        plain = template_fields(alert, "text")
+        title = Template(title_template).safe_substitute(plain) if title_template \
+            else default_title
+        body = Template(body_template).safe_substitute(template_fields(alert, fmt)) \
+            if body_template else default_body
+        return title, body
     snippet = "".join(render(t, fmt, hit) for t, hit in highlighted(alert.snippet))
     rules = ", ".join(alert.rules)
     footer = render(f"{alert.feed}{_when(alert.published)} · matched: {rules}", fmt)
@@ -161,7 +191,8 @@ class Notifier:
         if alert.target not in self.targets:
             raise NotifyError(f"no target named {alert.target!r} in the config")
         fmt = self.format_of(alert.target)
-        title, body = format_alert(alert, fmt)
+        t = self.targets[alert.target]
+        title, body = format_alert(alert, fmt, t.title_template, t.body_template)
         await self.send(alert.target, title, body, fmt, accepted)
 
     async def send_digest(self, alerts: Sequence[Outgoing],
