@@ -383,6 +383,14 @@ def retry(ctx: click.Context, target: str | None) -> None:
                f"a minute (or run `newswatch once`)")
 
 
+@main.command()
+def demo() -> None:
+    """Watch sample feeds offline with the example rules: newswatch at work in a minute."""
+    from .demo import run as run_demo
+
+    run_demo(lambda line: click.echo(line))
+
+
 @main.command("test-notify")
 @click.argument("target", required=False)
 @click.pass_context

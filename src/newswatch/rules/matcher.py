@@ -528,9 +528,10 @@ def snippet(doc: Document, nodes: Sequence[Node], width: int = 12) -> str:
     """The words around the first hit, hits in **bold** (Markdown).
 
     Summary and content are preferred to the title, which a message shows
-    anyway; with no hit there, the start of the summary or content.
+    anyway: with no hit there, the start of the summary or content; the
+    title only when the article has nothing else.
     """
-    for name in ("summary", "content", "title"):
+    for name in ("summary", "content"):
         f = doc.fields[name]
         found = highlights(nodes, f)
         if found:
@@ -539,7 +540,9 @@ def snippet(doc: Document, nodes: Sequence[Node], width: int = 12) -> str:
         f = doc.fields[name]
         if f.tokens:
             return _window(f, set(), 0, width)
-    return ""
+    f = doc.fields["title"]
+    found = highlights(nodes, f)
+    return _window(f, found, min(found), width) if found else ""
 
 
 def _window(f: Field, found: set[int], first: int, width: int) -> str:
