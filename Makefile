@@ -9,7 +9,7 @@ CONFIG ?= config.toml
 $(BIN)/newswatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,dev]'
+	$(BIN)/pip install --quiet -e '.[test,dev,semantic]'
 	touch $@
 
 run: $(BIN)/newswatch

@@ -101,7 +101,38 @@ def check(ctx: click.Context) -> None:
     click.echo(f"  targets:  {len(config.targets)} ({', '.join(t.name for t in config.targets)})")
     click.echo(f"  rules:    {len(config.rules)}")
     for rule in config.rules:
-        click.echo(f"    {rule.name} -> {', '.join(config.targets_for(rule))}: {rule.query}")
+        what = rule.query
+        if rule.about:
+            gate = {"all": "gate", "any": "or"}[rule.mode]
+            what = f"about {rule.about!r} >= {rule.threshold:g}" + (
+                f" ({gate}: {rule.query})" if rule.query else "")
+        click.echo(f"    {rule.name} -> {', '.join(config.targets_for(rule))}: {what}")
+    for note in _about_notes(config):
+        click.echo(f"  note: {note}")
+
+
+def _about_notes(config: Config) -> list[str]:
+    """What `check` should tell about `about` rules: no gate, unreachable thresholds."""
+    rules = [r for r in config.rules if r.about]
+    if not rules:
+        return []
+    from .semantic import embedder
+
+    model = embedder()
+    notes = []
+    for rule in rules:
+        if not rule.query:
+            notes.append(f"rule {rule.name!r} has `about` and no query: its score alone "
+                         "decides, and the same kind of event with other actors (\"Ukraine "
+                         "attacks Moscow\" for \"Russia attacks Ukraine\") scores as high; "
+                         "add a query naming who and where as a gate")
+        # The intent read as an article is as close as a paraphrase gets.
+        ceiling = float(model.passages([rule.about])[0] @ model.query(rule.about))
+        if rule.threshold > ceiling:
+            notes.append(f"rule {rule.name!r}: threshold {rule.threshold:g} is above "
+                         f"{ceiling:.3f}, what the intent itself scores as an article; "
+                         "nothing will reach it")
+    return notes
 
 
 def _open_store(config: Config) -> Any:
@@ -186,6 +217,11 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
         table.add_row(f["name"], state, str(f["articles_seen"]), f["last_poll"] or "-",
                       upcoming, style="red" if f["errors_in_a_row"] else None)
     _print(table)
+    if store and any(r.about for r in config.rules):
+        from .semantic import backlog
+
+        click.echo(f"articles waiting to be embedded for `about` rules: "
+                   f"{backlog(store, config.settings.backfill)}")
 
 
 def _table(*columns: str) -> Any:
@@ -309,14 +345,35 @@ def _try_feed(config: Config, url: str) -> tuple[str, str] | None:
 @click.option("--feed", metavar="NAME", help="Only articles from this feed.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option("--about", metavar="TEXT", help="Rank articles by meaning instead (semantic).")
+@click.option("--query", "gate", metavar="QUERY", help="With --about: a lexical gate.")
+@click.option("--scores", is_flag=True, help="With --about: list every article's score.")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="With --about: mark it.")
+@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --about: JSON lines {\"url\": ..., \"relevant\": true|false}.")
+@click.option("--suggest-threshold", is_flag=True, help="With --labels: pick a threshold.")
+@click.option("--precision", "want_precision", default=0.9, show_default=True,
+              type=click.FloatRange(0, 1), help="The precision --suggest-threshold aims at.")
 @click.pass_context
 def match(ctx: click.Context, query: str | None, rule_name: str | None, since: str,
-          feed: str | None, limit: int, as_json: bool) -> None:
+          feed: str | None, limit: int, as_json: bool, about: str | None, gate: str | None,
+          scores: bool, threshold: float | None, labels: Path | None, suggest_threshold: bool,
+          want_precision: float) -> None:
     """Show which stored articles a QUERY (or --rule) would have caught.
 
     Uses the config's synonyms; article text is kept for `retention` (30 days).
+    With --about, ranks stored articles by similarity to an intent.
     """
     from datetime import timedelta
+
+    rule_about = next((r for r in _load(ctx).rules if r.name == rule_name and r.about), None)
+    if about or rule_about:
+        if rule_about:
+            about, gate = rule_about.about, gate or rule_about.query or None
+            threshold = threshold if threshold is not None else rule_about.threshold
+        _match_about(ctx, about or "", gate, since, feed, limit, as_json, scores, threshold,
+                     labels, suggest_threshold, want_precision)
+        return
 
     from .backtest import Hit, backtest
     from .errors import QueryError
@@ -381,6 +438,102 @@ def retry(ctx: click.Context, target: str | None) -> None:
     count = store.retry_failed(target) if store else 0
     click.echo(f"{count} failed alerts queued again; the running daemon sends them within "
                f"a minute (or run `newswatch once`)")
+
+
+def _match_about(ctx: click.Context, about: str, gate: str | None, since: str,
+                 feed: str | None, limit: int, as_json: bool, show_all: bool,
+                 threshold: float | None, labels: Path | None, suggest: bool,
+                 want_precision: float) -> None:
+    """`match --about`: stored articles ranked by similarity to an intent."""
+    from datetime import timedelta
+
+    from .errors import QueryError
+    from .rules import CompiledRule, Matcher, Synonyms, parse
+    from .rules.compile import document
+    from .semantic import article_text, embedder, from_blob, missing, to_blob
+    from .store import now
+
+    if problem := missing():
+        raise click.ClickException(problem)
+    config = _load(ctx)
+    try:
+        window = config_module.parse_duration(since)
+        gates = Matcher([CompiledRule("gate", Synonyms(config.synonyms).expand(parse(gate)))],
+                        learn_after=0) if gate else None
+    except QueryError as e:
+        raise click.BadParameter(f"{e}", param_hint="--query") from None
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--since") from None
+    store = _open_store(config)
+    if store is None:
+        raise click.ClickException("no database yet: run newswatch first")
+    model = embedder()
+    cutoff = now() - timedelta(seconds=window)
+    while batch := store.unembedded(model.name, cutoff, 64):  # embed what is missing
+        vectors = model.passages([article_text(a.title, a.summary) for a in batch])
+        with store.transaction():
+            store.add_vectors(model.name, [(a.row_id or 0, to_blob(v))
+                                           for a, v in zip(batch, vectors, strict=True)])
+    intent = model.query(about)
+    ranked = []
+    for article, blob in store.vectors(model.name, cutoff):
+        if feed and article.feed != feed:
+            continue
+        lexical = bool(gates.match(document(article))) if gates else None
+        ranked.append((float(from_blob(blob) @ intent), lexical, article))
+    ranked.sort(key=lambda r: -r[0])
+    if labels:
+        _threshold_report(ranked, labels, suggest, want_precision)
+        return
+    shown = ranked if show_all else ranked[:limit]
+    if as_json:
+        click.echo(json.dumps([{"score": round(s, 4), "gate": g, "title": a.title, "url": a.url,
+                                "feed": a.feed} for s, g, a in shown], indent=2,
+                              ensure_ascii=False))
+        return
+    marked = False
+    for score, lexical, article in shown:
+        if threshold is not None and not marked and score < threshold:
+            click.echo(f"---- threshold {threshold:g} " + "-" * 40)
+            marked = True
+        gate_mark = "" if lexical is None else ("gate ✓ " if lexical else "gate ✗ ")
+        click.echo(f"{score:.3f}  {gate_mark}{article.feed}: {article.title}")
+    click.echo(f"{len(ranked)} articles scored (model {model.name})", err=True)
+
+
+def _threshold_report(ranked: list[tuple[float, bool | None, Any]], labels: Path,
+                      suggest: bool, want_precision: float) -> None:
+    """Precision and recall of the labelled articles at each threshold."""
+    gold = {}
+    for line in labels.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            gold[row["url"]] = bool(row["relevant"])
+    scored = [(s, g is not False, gold[a.url]) for s, g, a in ranked if a.url in gold]
+    if not scored:
+        raise click.ClickException("none of the labelled URLs is among the stored articles")
+    relevant = sum(1 for _, _, r in scored if r)
+    levels = sorted({s for s, _, _ in scored}, reverse=True)
+    rows = []
+    for t in levels:
+        picked = [r for s, g, r in scored if s >= t and g]
+        tp = sum(picked)
+        p = tp / len(picked) if picked else 1.0
+        rec = tp / relevant if relevant else 0.0
+        rows.append((t, p, rec))
+    click.echo(f"{len(scored)} labelled articles, {relevant} relevant")
+    click.echo(f"{'threshold':>9} {'precision':>9} {'recall':>7}")
+    for t, p, rec in rows:
+        click.echo(f"{t:>9.4f} {p:>9.2f} {rec:>7.2f}")
+    if suggest:
+        good = [(rec, i) for i, (_, p, rec) in enumerate(rows) if p >= want_precision]
+        if not good:
+            raise click.ClickException(f"no threshold reaches precision {want_precision:g}")
+        best, i = max(good)
+        # Halfway between the last article let in and the first one kept out.
+        t = (levels[i] + levels[i + 1]) / 2 if i + 1 < len(levels) else levels[i]
+        click.echo(f"suggested threshold: {t:.3f} (recall {best:.2f} at precision >= "
+                   f"{want_precision:g})")
 
 
 @main.command()

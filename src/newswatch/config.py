@@ -42,7 +42,7 @@ SECTION_KEYS = {
     "feeds": {"name", "url", "tags", "interval", "language"},
     "targets": {"name", "url", "digest", "max_per_hour", "quiet_hours", "timezone",
                 "title_template", "body_template"},
-    "rules": {"name", "query", "notify", "feeds", "language"},
+    "rules": {"name", "query", "notify", "feeds", "language", "about", "threshold", "mode"},
     "http": {"listen"},
     "synonyms": set(),  # any key
 }
@@ -186,6 +186,19 @@ def _template(value: object) -> str:
         raise ValueError(f"unknown field ${unknown[0]} (fields: "
                          f"{', '.join('$' + f for f in TEMPLATE_FIELDS)})")
     return text
+
+
+def _mode(value: object) -> str:
+    text = _string(value)
+    if text not in ("all", "any"):
+        raise ValueError('expected "all" (the query gates `about`) or "any" (either alerts)')
+    return text
+
+
+def _semantic_available() -> str | None:
+    from .semantic import missing
+
+    return missing()
 
 
 def _fraction(value: object) -> float:
@@ -393,7 +406,17 @@ def load(path: Path | str) -> Config:
     rules: list[tuple[str, Rule | None]] = []
     for label, t in _tables(c, data, "rules"):
         name = c.get(t, "name", label, _name, required=True)
-        query = c.get(t, "query", label, _query, required=True)
+        about = c.get(t, "about", label, _string) or ""
+        query = c.get(t, "query", label, _query, required=not about) or ""
+        threshold = 0.0
+        mode = c.get(t, "mode", label, _mode) or "all"
+        if about:
+            threshold = c.get(t, "threshold", label, _fraction, required=True) or 0.0
+            semantic_problem = _semantic_available()
+            if semantic_problem:
+                c.problem(f"{label}.about", semantic_problem)
+        elif "threshold" in t or "mode" in t:
+            c.problem(label, "threshold and mode apply only to a rule with `about`")
         notify: tuple[str, ...] = c.get(t, "notify", label, _strings) or ()
         for target in notify:
             if target not in target_names:
@@ -401,8 +424,8 @@ def load(path: Path | str) -> Config:
         scope: tuple[str, ...] = c.get(t, "feeds", label, _strings) or ()
         _scope(c, label, scope, [f for _, f in feeds if f])
         language = c.get(t, "language", label, _language) or ""
-        rules.append((label, Rule(name, query, notify, scope, language) if name and query
-                      else None))
+        rules.append((label, Rule(name, query, notify, scope, language, about, threshold, mode)
+                      if name and (query or about) else None))
 
     synonyms = _synonyms(c, data)
     _unique(c, feeds, "feed")

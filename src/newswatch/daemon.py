@@ -35,6 +35,7 @@ from .workers import Parsers
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 6.0
 OUTBOX_EVERY = 15.0
+EMBED_EVERY = 5.0  # seconds between looks at the embedding backlog
 
 
 def sd_notify(message: str) -> None:
@@ -80,6 +81,7 @@ async def poll_all(config: Config) -> list[PollResult]:
 
     try:
         results = await asyncio.gather(*(poll(f) for f in config.feeds))
+        await pipeline.embed()
         await pipeline.deliver()
         pipeline.prune()
         return list(results)
@@ -106,6 +108,9 @@ class Daemon:
                 self._schedule(feed)
             self.scheduler.add_job(self._spawn_delivery, "interval", seconds=OUTBOX_EVERY,
                                    id="outbox")
+            if any(r.about for r in self.config.rules):
+                self.scheduler.add_job(self._spawn_embedding, "interval", seconds=EMBED_EVERY,
+                                       id="embed")
             self.scheduler.add_job(self._prune, "interval", hours=1, id="prune",
                                    next_run_time=now() + timedelta(minutes=1))
             self._start_watchdog()
@@ -195,6 +200,17 @@ class Daemon:
     async def _spawn_delivery(self) -> None:
         self._spawn(self.pipeline.deliver())
 
+    async def _spawn_embedding(self) -> None:
+        self._spawn(self._embed())
+
+    async def _embed(self) -> None:
+        """Embed new articles for `about` rules (in a thread); deliver what they alert."""
+        try:
+            if await self.pipeline.embed():
+                await self.pipeline.deliver()
+        except Exception:  # noqa: BLE001 - a failing model must not stop polling
+            log.exception("embedding articles for `about` rules failed; will retry")
+
     # -- reload and health -------------------------------------------------------
 
     def reload(self) -> None:
@@ -221,6 +237,12 @@ class Daemon:
         for feed in new.feeds:
             if feed.name not in old_feeds or old_feeds[feed.name].url != feed.url:
                 self._schedule(feed, soon=True)
+        wants_embedding = any(r.about for r in new.rules)
+        if wants_embedding and not self.scheduler.get_job("embed"):
+            self.scheduler.add_job(self._spawn_embedding, "interval", seconds=EMBED_EVERY,
+                                   id="embed")
+        elif not wants_embedding and self.scheduler.get_job("embed"):
+            self.scheduler.remove_job("embed")
         log.info("reloaded: %d feeds, %d rules, %d targets",
                  len(new.feeds), len(new.rules), len(new.targets))
         sd_notify("READY=1")

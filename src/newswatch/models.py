@@ -35,6 +35,14 @@ class Rule:
     notify: tuple[str, ...] = ()  # target names; empty means every target
     feeds: tuple[str, ...] = ()  # scope: feed names and "tag:NAME"; empty means every feed
     language: str = ""  # its words stemmed in this language only; '' means in every one
+    about: str = ""  # a semantic intent (needs the semantic extra); see semantic.py
+    threshold: float = 0.0  # the similarity `about` must reach
+    mode: str = "all"  # with about and query: "all" (query is a gate) or "any" (either)
+
+    @property
+    def lexical(self) -> bool:
+        """Does the query alone alert (at poll time)?"""
+        return bool(self.query) and (not self.about or self.mode == "any")
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,7 @@ class Article:
     author: str = ""
     categories: tuple[str, ...] = ()
     language: str = ""  # as the feed declares it (a code newswatch knows), else ''
+    row_id: int | None = field(default=None, compare=False)  # once stored: articles.id
 
     def identities(self) -> tuple[str, ...]:
         """Every key under which this article counts as seen."""

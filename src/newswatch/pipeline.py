@@ -17,13 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import partial
+from typing import Any
 
+from . import semantic
 from .errors import FetchError, NotifyError, ParseError
 from .fetch import Fetcher, Response, public_url
-from .models import Config, Feed, Match
+from .models import Article, Config, Feed, Match, Rule
 from .notify import Notifier
 from .outbox import Policy, plan
 from .parse import ParsedFeed
+from .rules import Matcher
+from .rules.compile import document
 from .store import Outgoing, Store, iso, now, parse_iso, retry_delay
 from .stories import Stories
 from .workers import Parsers
@@ -50,6 +54,8 @@ class Pipeline:
     parsers: Parsers
     clock: Callable[[], datetime] = field(default_factory=lambda: now)  # tests move time
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _embedding: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _intents: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.stats: Counter[str] = Counter()  # since start, for /metrics
@@ -161,6 +167,86 @@ class Pipeline:
         log.info("feed=%s match rules=%s title=%r", m.article.feed, ",".join(alerting),
                  m.article.title[:120])
         return len(by_target)
+
+    # -- semantic (`about`) rules ------------------------------------------------
+
+    async def embed(self, batch: int = 32) -> int:
+        """Embed the articles found since `backfill` that have no vector yet, and queue
+        alerts for the `about` rules they meet; return how many alerts were queued."""
+        rules = [r for r in self.config.rules if r.about]
+        if not rules:
+            return 0
+        async with self._embedding:
+            model = await asyncio.to_thread(semantic.embedder)
+            intents = [(r, await self._intent(model, r.about)) for r in rules]
+            gates = self._gates(rules)
+            queued = 0
+            while True:
+                now_ = self.clock()
+                backfill = timedelta(seconds=self.config.settings.backfill)
+                articles = self.store.unembedded(model.name, now_ - backfill, batch)
+                if not articles:
+                    return queued
+                texts = [semantic.article_text(a.title, a.summary) for a in articles]
+                vectors = await asyncio.to_thread(model.passages, texts)
+                later: list[Callable[[], object]] = []
+                with self.store.transaction():
+                    self.store.add_vectors(model.name, [
+                        (a.row_id or 0, semantic.to_blob(v))
+                        for a, v in zip(articles, vectors, strict=True)])
+                    for article, vector in zip(articles, vectors, strict=True):
+                        if article.published and article.published < now_ - backfill:
+                            continue  # old news met on a first poll: recorded, not alerted
+                        hits = self._about_hits(article, vector, intents, gates)
+                        if hits:
+                            best = max(score for _, score in hits)
+                            text = " ".join((article.summary or article.content).split()[:30])
+                            m = Match(article, tuple(name for name, _ in hits),
+                                      f"(semantic match, similarity {best:.2f}) {text}")
+                            queued += self._queue(article.row_id, m, now_, later)
+                for step in later:
+                    step()
+
+    async def _intent(self, model: semantic.Embedder, about: str) -> Any:
+        key = (model.name, about)
+        if key not in self._intents:
+            self._intents[key] = await asyncio.to_thread(model.query, about)
+        return self._intents[key]
+
+    def _gates(self, rules: list[Rule]) -> Matcher | None:
+        from .rules.compile import compile_rule, rule_languages
+        from .rules.synonyms import Synonyms
+        from .rules.text import query_languages
+
+        compiled = []
+        for rule in rules:
+            if rule.query and rule.mode == "all":
+                with query_languages(rule_languages(self.config, rule)):
+                    compiled.append(compile_rule(rule, Synonyms(self.config.synonyms)))
+        return Matcher(compiled, learn_after=0) if compiled else None
+
+    def _about_hits(self, article: Article, vector: Any, intents: list[tuple[Rule, Any]],
+                    gates: Matcher | None) -> list[tuple[str, float]]:
+        feed = self.config.feed(article.feed)
+        tags = feed.tags if feed else ()
+        passed: set[str] | None = None
+        hits = []
+        for rule, intent in intents:
+            scope = rule.feeds
+            if scope and article.feed not in scope and not any(
+                    f"tag:{t}" in scope for t in tags):
+                continue
+            score = float(vector @ intent)
+            if score < rule.threshold:
+                continue
+            if rule.query and rule.mode == "all" and gates is not None:
+                if passed is None:
+                    language = feed.language if feed and feed.language else None
+                    passed = set(gates.match(document(article, language), article.feed, tags))
+                if rule.name not in passed:
+                    continue
+            hits.append((rule.name, score))
+        return hits
 
     def _load_stories(self) -> Stories:
         settings = self.config.settings

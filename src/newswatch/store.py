@@ -29,7 +29,7 @@ import sqlite_utils
 from .errors import StorageError
 from .models import Article
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def now() -> datetime:
@@ -141,7 +141,7 @@ class Store:
             raise StorageError(f"{self.path} was written by a newer newswatch "
                                f"(schema {version}, this one knows {SCHEMA_VERSION})")
         steps = {1: self._create_v1, 2: self._migrate_v2, 3: self._migrate_v3,
-                 4: self._migrate_v4, 5: self._migrate_v5}
+                 4: self._migrate_v4, 5: self._migrate_v5, 6: self._migrate_v6}
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 steps[target]()
@@ -192,6 +192,11 @@ class Store:
         """Digests: alerts sent together in one message share a batch (the first's id)."""
         self.conn.execute("ALTER TABLE alerts ADD COLUMN batch INTEGER")
         self.conn.execute("CREATE INDEX idx_alerts_target_sent ON alerts (target, sent)")
+
+    def _migrate_v6(self) -> None:
+        """Article embeddings for `about` rules, with the model that made them."""
+        self.conn.execute("CREATE TABLE vectors (article_id INTEGER PRIMARY KEY "
+                          "REFERENCES articles(id), model TEXT NOT NULL, vector BLOB NOT NULL)")
 
     # -- feeds ---------------------------------------------------------------
 
@@ -288,6 +293,41 @@ class Store:
             "UPDATE articles SET summary = NULL, content = NULL WHERE found < ? "
             "AND (summary IS NOT NULL OR content IS NOT NULL)", [iso(before)])
         return cursor.rowcount
+
+    # -- vectors (semantic rules) -------------------------------------------
+
+    def unembedded(self, model: str, since: datetime, limit: int = 64) -> list[Article]:
+        """Articles found since a time without a vector from this model, oldest first."""
+        rows = self.conn.execute(
+            "SELECT articles.id, key, feed, url, title, summary, published, language, content "
+            "FROM articles LEFT JOIN vectors ON vectors.article_id = articles.id "
+            "WHERE found >= ? AND (vectors.model IS NULL OR vectors.model != ?) "
+            "ORDER BY articles.id LIMIT ?", (iso(since), model, limit))
+        return [Article(feed=r[2], key=r[1], url=r[3] or "", title=r[4] or "",
+                        summary=r[5] or "", published=parse_iso(r[6]), language=r[7] or "",
+                        content=r[8] or "", row_id=r[0]) for r in rows]
+
+    def embedding_backlog(self, model: str, since: datetime) -> int:
+        row = self.conn.execute(
+            "SELECT count(*) FROM articles LEFT JOIN vectors ON vectors.article_id = articles.id "
+            "WHERE found >= ? AND (vectors.model IS NULL OR vectors.model != ?)",
+            (iso(since), model))
+        return int(row.fetchone()[0])
+
+    def add_vectors(self, model: str, vectors: list[tuple[int, bytes]]) -> None:
+        self.conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                              [(i, model, v) for i, v in vectors])
+
+    def vectors(self, model: str, since: datetime) -> Iterator[tuple[Article, bytes]]:
+        """Stored articles found since a time with their vectors from this model."""
+        rows = self.conn.execute(
+            "SELECT articles.id, key, feed, url, title, summary, content, published, language, "
+            "vector FROM articles JOIN vectors ON vectors.article_id = articles.id "
+            "WHERE found >= ? AND model = ? ORDER BY articles.id DESC", (iso(since), model))
+        for r in rows:
+            yield Article(feed=r[2], key=r[1], url=r[3] or "", title=r[4] or "",
+                          summary=r[5] or "", content=r[6] or "", published=parse_iso(r[7]),
+                          language=r[8] or "", row_id=r[0]), r[9]
 
     # -- stories -------------------------------------------------------------
 

@@ -88,8 +88,9 @@ class StatusServer:
             out.append(f"# TYPE newswatch_{name} {kind}")
             for labels, value in samples:
                 text = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
-                out.append(f"newswatch_{name}{{{text}}} {value:g}" if text
-                           else f"newswatch_{name} {value:g}")
+                number = str(int(value)) if float(value).is_integer() else repr(float(value))
+                out.append(f"newswatch_{name}{{{text}}} {number}" if text
+                           else f"newswatch_{name} {number}")
 
         metric("polls_total", "counter", "Feed polls since the daemon started.",
                [({}, stats.get("polls", 0))])
@@ -102,6 +103,11 @@ class StatusServer:
         metric("alerts", "gauge", "Alerts in the database by status.",
                [({"status": s}, counts.get(s, 0)) for s in ("pending", "sent", "failed")])
         metric("feeds", "gauge", "Feeds in the configuration.", [({}, len(config.feeds))])
+        if any(r.about for r in config.rules):
+            from .semantic import backlog
+
+            metric("embedding_backlog", "gauge", "Articles waiting to be embedded for "
+                   "`about` rules.", [({}, backlog(self.store, config.settings.backfill))])
         metric("rules", "gauge", "Rules in the configuration.", [({}, len(config.rules))])
         last = []
         errors = []

@@ -31,6 +31,8 @@ def compile_rules(config: Config) -> Matcher:
     compiled = []
     synonyms: dict[tuple[str, ...], Synonyms] = {}
     for rule in config.rules:
+        if not rule.lexical:
+            continue  # `about` rules are scored by semantic.py once articles are embedded
         languages = rule_languages(config, rule)
         with query_languages(languages):
             if languages not in synonyms:
