@@ -138,3 +138,30 @@ def test_bad_about_rules_are_refused(extra: str, problem: str, webhook: Webhook,
     with pytest.raises(config_module.ConfigError) as e:
         config_module.load(path)
     assert problem in str(e.value)
+
+
+def test_a_top_percent_threshold_follows_recent_articles(
+        feed_server: FeedServer, webhook: Webhook, write_config: Any) -> None:
+    from newswatch import semantic
+
+    filler = [f"Regional council number {i} approves its annual budget for roads"
+              for i in range(semantic.MIN_SAMPLE)]
+    items = [Item(t, f"https://n.example/f{i}") for i, t in enumerate(filler)]
+    items.append(Item(ABOVE[0], "https://n.example/hit"))
+    feed_server.publish("/wire.xml", rss(items))
+    path = write_config([("wire", feed_server.url("/wire.xml"))], [("hook", webhook.apprise_url)],
+                        [("lexical", "Shakhtar")])
+    path.write_text(path.read_text() + f'\n[[rules]]\nname = "top"\nabout = "{INTENT}"\n'
+                    'threshold = "top 1%"\n')
+    config = config_module.load(path)
+    assert config.rules[-1].top == 0.01
+    asyncio.run(poll_all(config))  # no history yet: 0.85 applies
+    assert [m["title"] for m in webhook.messages] == [ABOVE[0]]
+    # Now 201 articles have vectors; the top 1% of them starts well below 0.85, where
+    # a look-alike scoring 0.81 falls inside it.
+    items.append(Item(BELOW[0], "https://n.example/light-show"))
+    feed_server.publish("/wire.xml", rss(items))
+    asyncio.run(poll_all(config))
+    assert [m["title"] for m in webhook.messages] == [ABOVE[0], BELOW[0]]
+    out = CliRunner().invoke(main, ["-c", str(path), "check"]).output
+    assert "about 'Russia launches its largest drone attack on Ukraine' top 1%" in out

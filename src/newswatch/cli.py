@@ -104,7 +104,8 @@ def check(ctx: click.Context) -> None:
         what = rule.query
         if rule.about:
             gate = {"all": "gate", "any": "or"}[rule.mode]
-            what = f"about {rule.about!r} >= {rule.threshold:g}" + (
+            limit = f"top {rule.top * 100:g}%" if rule.top else f">= {rule.threshold:g}"
+            what = f"about {rule.about!r} {limit}" + (
                 f" ({gate}: {rule.query})" if rule.query else "")
         click.echo(f"    {rule.name} -> {', '.join(config.targets_for(rule))}: {what}")
     for note in _about_notes(config):
@@ -128,7 +129,7 @@ def _about_notes(config: Config) -> list[str]:
                          "add a query naming who and where as a gate")
         # The intent read as an article is as close as a paraphrase gets.
         ceiling = float(model.passages([rule.about])[0] @ model.query(rule.about))
-        if rule.threshold > ceiling:
+        if not rule.top and rule.threshold > ceiling:
             notes.append(f"rule {rule.name!r}: threshold {rule.threshold:g} is above "
                          f"{ceiling:.3f}, what the intent itself scores as an article; "
                          "nothing will reach it")
@@ -370,7 +371,8 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     if about or rule_about:
         if rule_about:
             about, gate = rule_about.about, gate or rule_about.query or None
-            threshold = threshold if threshold is not None else rule_about.threshold
+            if threshold is None and not rule_about.top:
+                threshold = rule_about.threshold
         _match_about(ctx, about or "", gate, since, feed, limit, as_json, scores, threshold,
                      labels, suggest_threshold, want_precision)
         return

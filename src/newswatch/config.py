@@ -188,6 +188,19 @@ def _template(value: object) -> str:
     return text
 
 
+_TOP = re.compile(r"top\s+(\d+(?:\.\d+)?)\s*%$", re.I)
+
+
+def _threshold(value: object) -> tuple[float, float]:
+    """A similarity (0.86) or a share of recent articles ("top 0.5%")."""
+    if isinstance(value, str):
+        m = _TOP.match(value.strip())
+        if not m or not 0 < float(m.group(1)) < 100:
+            raise ValueError('expected a similarity such as 0.86, or "top 0.5%"')
+        return 0.0, float(m.group(1)) / 100
+    return _fraction(value), 0.0
+
+
 def _mode(value: object) -> str:
     text = _string(value)
     if text not in ("all", "any"):
@@ -408,10 +421,10 @@ def load(path: Path | str) -> Config:
         name = c.get(t, "name", label, _name, required=True)
         about = c.get(t, "about", label, _string) or ""
         query = c.get(t, "query", label, _query, required=not about) or ""
-        threshold = 0.0
+        threshold, top = 0.0, 0.0
         mode = c.get(t, "mode", label, _mode) or "all"
         if about:
-            threshold = c.get(t, "threshold", label, _fraction, required=True) or 0.0
+            threshold, top = c.get(t, "threshold", label, _threshold, required=True) or (0, 0)
             semantic_problem = _semantic_available()
             if semantic_problem:
                 c.problem(f"{label}.about", semantic_problem)
@@ -424,8 +437,8 @@ def load(path: Path | str) -> Config:
         scope: tuple[str, ...] = c.get(t, "feeds", label, _strings) or ()
         _scope(c, label, scope, [f for _, f in feeds if f])
         language = c.get(t, "language", label, _language) or ""
-        rules.append((label, Rule(name, query, notify, scope, language, about, threshold, mode)
-                      if name and (query or about) else None))
+        rules.append((label, Rule(name, query, notify, scope, language, about, threshold, top,
+                                  mode) if name and (query or about) else None))
 
     synonyms = _synonyms(c, data)
     _unique(c, feeds, "feed")

@@ -36,7 +36,8 @@ class Rule:
     feeds: tuple[str, ...] = ()  # scope: feed names and "tag:NAME"; empty means every feed
     language: str = ""  # its words stemmed in this language only; '' means in every one
     about: str = ""  # a semantic intent (needs the semantic extra); see semantic.py
-    threshold: float = 0.0  # the similarity `about` must reach
+    threshold: float = 0.0  # the similarity `about` must reach ...
+    top: float = 0.0  # ... or, when set, be in this top fraction of recent articles (0.005)
     mode: str = "all"  # with about and query: "all" (query is a gate) or "any" (either)
 
     @property

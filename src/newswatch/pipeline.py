@@ -56,6 +56,7 @@ class Pipeline:
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
     _embedding: asyncio.Lock = field(default_factory=asyncio.Lock)
     _intents: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _limits: dict[tuple[str, str, float], tuple[datetime, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.stats: Counter[str] = Counter()  # since start, for /metrics
@@ -180,6 +181,7 @@ class Pipeline:
             model = await asyncio.to_thread(semantic.embedder)
             intents = [(r, await self._intent(model, r.about)) for r in rules]
             gates = self._gates(rules)
+            limits: dict[str, float] | None = None
             queued = 0
             while True:
                 now_ = self.clock()
@@ -187,6 +189,8 @@ class Pipeline:
                 articles = self.store.unembedded(model.name, now_ - backfill, batch)
                 if not articles:
                     return queued
+                if limits is None:
+                    limits = {r.name: self._limit(model, r, intent) for r, intent in intents}
                 texts = [semantic.article_text(a.title, a.summary) for a in articles]
                 vectors = await asyncio.to_thread(model.passages, texts)
                 later: list[Callable[[], object]] = []
@@ -197,7 +201,7 @@ class Pipeline:
                     for article, vector in zip(articles, vectors, strict=True):
                         if article.published and article.published < now_ - backfill:
                             continue  # old news met on a first poll: recorded, not alerted
-                        hits = self._about_hits(article, vector, intents, gates)
+                        hits = self._about_hits(article, vector, intents, gates, limits)
                         if hits:
                             best = max(score for _, score in hits)
                             text = " ".join((article.summary or article.content).split()[:30])
@@ -225,8 +229,28 @@ class Pipeline:
                     compiled.append(compile_rule(rule, Synonyms(self.config.synonyms)))
         return Matcher(compiled, learn_after=0) if compiled else None
 
+    def _limit(self, model: semantic.Embedder, rule: Rule, intent: Any) -> float:
+        """A rule's similarity threshold; for "top X%", the score that only X% of the
+        articles of the last week reach (0.85 until 200 articles have a vector)."""
+        if not rule.top:
+            return rule.threshold
+        key = (model.name, rule.about, rule.top)
+        cached = self._limits.get(key)
+        if cached and self.clock() - cached[0] < timedelta(minutes=10):
+            return cached[1]
+        since = self.clock() - timedelta(days=7)
+        blobs = [blob for _, blob in self.store.vectors(model.name, since)]
+        if len(blobs) < semantic.MIN_SAMPLE:
+            return semantic.FALLBACK_THRESHOLD
+        import numpy as np
+
+        scores = np.stack([semantic.from_blob(b) for b in blobs]) @ intent
+        limit = float(np.quantile(scores, 1 - rule.top))
+        self._limits[key] = (self.clock(), limit)
+        return limit
+
     def _about_hits(self, article: Article, vector: Any, intents: list[tuple[Rule, Any]],
-                    gates: Matcher | None) -> list[tuple[str, float]]:
+                    gates: Matcher | None, limits: dict[str, float]) -> list[tuple[str, float]]:
         feed = self.config.feed(article.feed)
         tags = feed.tags if feed else ()
         passed: set[str] | None = None
@@ -237,7 +261,7 @@ class Pipeline:
                     f"tag:{t}" in scope for t in tags):
                 continue
             score = float(vector @ intent)
-            if score < rule.threshold:
+            if score < limits[rule.name]:
                 continue
             if rule.query and rule.mode == "all" and gates is not None:
                 if passed is None:

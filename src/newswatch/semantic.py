@@ -25,6 +25,8 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 EXTRA = "pip install 'newswatch[semantic]'"
 MAX_CHARS = 600  # title + summary: what the model sees of an article
+MIN_SAMPLE = 200  # articles with vectors before a "top X%" threshold is computed from them
+FALLBACK_THRESHOLD = 0.85  # ... and until then
 
 
 class Embedder(Protocol):
