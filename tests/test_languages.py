@@ -167,7 +167,7 @@ def test_feeds_in_legacy_charsets_alert_in_the_right_text(
     path = write_config(feeds, [("hook", webhook.apprise_url)], rules)
     results = asyncio.run(poll_all(config_module.load(path)))
     assert [r.error for r in results] == [None] * len(LEGACY)
-    titles = {m["title"] for m in webhook.messages}
+    titles = {m["title"] for m in webhook.wait_for(3 * len(LEGACY))}
     for charset, _, headline, _ in LEGACY:
         assert {f"{headline} ({i})" for i in range(3)} <= titles, charset
 
@@ -184,7 +184,7 @@ def test_a_feed_language_key_and_match_over_stored_articles(
                         [("drones", "дрон")])
     path.write_text(path.read_text().replace(f'url = "{url}"', f'url = "{url}"\nlanguage = "uk"'))
     asyncio.run(poll_all(config_module.load(path)))
-    assert [m["title"] for m in webhook.messages] == ["Над містом збили десять дронів"]
+    assert [m["title"] for m in webhook.wait_for(1)] == ["Над містом збили десять дронів"]
     out = CliRunner().invoke(main, ["-c", str(path), "match", "дрони", "--json"])
     assert [h["title"] for h in json.loads(out.output)] == ["Над містом збили десять дронів"]
 

@@ -88,7 +88,7 @@ def test_alerts_found_in_quiet_hours_arrive_as_one_digest_when_they_end(
             assert webhook.messages == []  # held, not dropped
             clock[0] = real + timedelta(hours=3, minutes=1)
             await pipeline.deliver()
-            [digest] = webhook.messages
+            [digest] = webhook.wait_for(1)
             assert digest["title"] == "newswatch: 2 alerts"
             assert "Largest drone attack on Kyiv" in digest["message"]
             assert "Section 333 funding approved" in digest["message"]
@@ -96,7 +96,8 @@ def test_alerts_found_in_quiet_hours_arrive_as_one_digest_when_they_end(
                 Item("Another drone attack overnight", "https://n.example/3")]))
             await pipeline.refresh(config.feeds[0])
             await pipeline.deliver()
-            assert [m["title"] for m in webhook.messages[1:]] == ["Another drone attack overnight"]
+            later = webhook.wait_for(2)[1:]
+            assert [m["title"] for m in later] == ["Another drone attack overnight"]
             assert pipeline.store.messages_sent("hook", clock[0] - timedelta(hours=1)) == 2
         finally:
             await close_pipeline(pipeline)
@@ -135,7 +136,7 @@ def test_target_templates_shape_title_and_body(feed_server: FeedServer, webhook:
         f'url = "{webhook.apprise_url}"\ntitle_template = "[$rules] $title"\n'
         'body_template = "$snippet | $link | $feed"'))
     asyncio.run(poll_all(config_module.load(path)))
-    [message] = webhook.messages
+    [message] = webhook.wait_for(1)
     assert message["title"] == "[drones] Largest drone attack on Kyiv"
     assert message["message"] == ("Officials said the **largest drone attack** hit Kyiv | "
                                   "https://n.example/1 | wire")  # Markdown: hits in bold

@@ -57,7 +57,7 @@ def test_about_rule_alerts_paraphrases_through_its_gate_once(
     items = [Item(t, f"https://n.example/{i}") for i, t in enumerate([*ABOVE, *BELOW, REVERSED])]
     path = config_for(feed_server, webhook, write_config, items)
     asyncio.run(poll_all(config_module.load(path)))
-    titles = sorted(m["title"] for m in webhook.messages)
+    titles = sorted(m["title"] for m in webhook.wait_for(len(ABOVE)))
     assert titles == sorted(ABOVE)  # not the look-alikes, not the reversed roles (gate)
     assert all("semantic match, similarity 0.8" in m["message"] for m in webhook.messages)
     asyncio.run(poll_all(config_module.load(path)))  # again: nothing repeats
@@ -156,12 +156,12 @@ def test_a_top_percent_threshold_follows_recent_articles(
     config = config_module.load(path)
     assert config.rules[-1].top == 0.01
     asyncio.run(poll_all(config))  # no history yet: 0.85 applies
-    assert [m["title"] for m in webhook.messages] == [ABOVE[0]]
+    assert [m["title"] for m in webhook.wait_for(1)] == [ABOVE[0]]
     # Now 201 articles have vectors; the top 1% of them starts well below 0.85, where
     # a look-alike scoring 0.81 falls inside it.
     items.append(Item(BELOW[0], "https://n.example/light-show"))
     feed_server.publish("/wire.xml", rss(items))
     asyncio.run(poll_all(config))
-    assert [m["title"] for m in webhook.messages] == [ABOVE[0], BELOW[0]]
+    assert [m["title"] for m in webhook.wait_for(2)] == [ABOVE[0], BELOW[0]]
     out = CliRunner().invoke(main, ["-c", str(path), "check"]).output
     assert "about 'Russia launches its largest drone attack on Ukraine' top 1%" in out

@@ -66,7 +66,7 @@ def test_ten_outlets_one_story_one_alert(feed_server: FeedServer, webhook: Webho
              for i, h in enumerate(headlines)}
     path = setup(feed_server, webhook, write_config, feeds)
     poll(path)
-    assert len(webhook.messages) == 1
+    assert len(webhook.wait_for(1)) == 1
     listed = CliRunner().invoke(main, ["-c", str(path), "alerts", "--json"])
     [alert] = json.loads(listed.output)
     assert sorted([alert["feed"], *alert["also_reported_by"]]) == sorted(feeds)
@@ -78,7 +78,7 @@ def test_a_later_copy_alerts_again_only_for_a_rule_the_story_had_not_matched(
                         "https://a.example/1")]}
     path = setup(feed_server, webhook, write_config, first)
     poll(path)
-    assert [m["title"] for m in webhook.messages] == [first["a"][0].title]
+    assert [m["title"] for m in webhook.wait_for(1)] == [first["a"][0].title]
     # A restart in between: stories are rebuilt from the database.
     both = {**first, "b": [Item("Russia launches largest drone attack on Ukraine's Kyiv",
                                 "https://b.example/1")],
@@ -86,7 +86,7 @@ def test_a_later_copy_alerts_again_only_for_a_rule_the_story_had_not_matched(
                        "https://c.example/1")]}
     path = setup(feed_server, webhook, write_config, both)
     poll(path)
-    titles = [m["title"] for m in webhook.messages]
+    titles = [m["title"] for m in webhook.wait_for(2)]
     assert titles == [first["a"][0].title, both["b"][0].title]  # 'kyiv' is new; c is not
     rows = json.loads(CliRunner().invoke(main, ["-c", str(path), "alerts", "--json"]).output)
     assert rows[0]["rules"] == ["kyiv"]
@@ -97,7 +97,7 @@ def test_different_stories_on_the_same_topic_both_alert(
     feeds = {"a": [Item("Russia launches largest drone attack on Ukraine", "https://a.example/1")],
              "b": [Item("Ukraine launches largest drone attack on Moscow", "https://b.example/1")]}
     poll(setup(feed_server, webhook, write_config, feeds))
-    assert len(webhook.messages) == 2
+    assert len(webhook.wait_for(2)) == 2
 
 
 def test_story_grouping_can_be_turned_off(feed_server: FeedServer, webhook: Webhook,
@@ -105,4 +105,4 @@ def test_story_grouping_can_be_turned_off(feed_server: FeedServer, webhook: Webh
     feeds = {"a": [Item("Russia launches largest drone attack on Ukraine", "https://a.example/1")],
              "b": [Item("Russia launches largest drone attack on Ukraine", "https://b.example/2")]}
     poll(setup(feed_server, webhook, write_config, feeds, extra='story_window = "0s"'))
-    assert len(webhook.messages) == 2
+    assert len(webhook.wait_for(2)) == 2
