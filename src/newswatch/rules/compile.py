@@ -8,7 +8,6 @@ from .query import parse
 from .synonyms import Synonyms
 from .text import detect_language, query_languages
 
-
 _NONE: frozenset[str] = frozenset()  # shared by every unscoped rule (~200 bytes each)
 
 
