@@ -175,8 +175,8 @@ class Pipeline:
         """Embed the articles found since `backfill` that have no vector yet, and queue
         alerts for the `about` rules they meet; return how many alerts were queued."""
         rules = [r for r in self.config.rules if r.about]
-        if not rules:
-            return 0
+        if not rules or self._embedding.locked():
+            return 0  # nothing to do, or a pass is already working through the backlog
         async with self._embedding:
             model = await asyncio.to_thread(semantic.configured, self.config.settings)
             intents = [(r, await self._intent(model, r.about)) for r in rules]
