@@ -275,3 +275,24 @@ def test_http_health_metrics_and_status_page(tmp_path: Path, feed_server: FeedSe
         assert httpx.get(f"{base}/nope").status_code == 404
     finally:
         assert daemon.stop() == 0
+
+
+def test_daemon_alerts_an_about_rule_from_its_embedding_backlog(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    paraphrase = "Kyiv endures heaviest UAV barrage since 2022 as Russia sends hundreds of drones"
+    url = feed_server.publish("/wire.xml", rss([
+        Item(paraphrase, "https://n.example/1"),
+        Item("Amazon expands drone delivery to three more US cities", "https://n.example/2")]))
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(url, webhook.apprise_url, {"other": "Shakhtar"}) + (
+        '\n[[rules]]\nname = "meaning"\n'
+        'about = "Russia launches its largest drone attack on Ukraine"\n'
+        "threshold = 0.835\nquery = 'Russia OR Russian'\n"))
+    daemon = Daemon(config)
+    try:
+        messages = webhook.wait_for(1)
+        assert [m["title"] for m in messages] == [paraphrase], daemon.output()
+        time.sleep(1.5)  # more polls and passes: no repeat, no look-alike
+        assert len(webhook.messages) == 1
+    finally:
+        assert daemon.stop() == 0

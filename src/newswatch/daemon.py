@@ -193,6 +193,8 @@ class Daemon:
             self._schedule(feed)
         if result.alerts:
             await self.pipeline.deliver()
+        if result.new and any(r.about for r in self.config.rules):
+            self._spawn(self._embed())  # new articles: score them now, not at the next tick
 
     async def _prune(self) -> None:
         self.pipeline.prune()
