@@ -1,7 +1,8 @@
 """How text becomes words, the same way for articles and queries.
 
 Unicode NFKC, case-folded, accents removed, split at anything that is not a
-letter or digit, then stemmed with the English Snowball stemmer. Every token
+letter or digit (Chinese, Japanese and Korean runs into character pairs),
+then stemmed in the article's language (see _stem_all). Every token
 remembers where it stands in the text it came from, for snippets.
 """
 
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import Stemmer
+
+from .ukrainian import stem as stem_ukrainian
 
 WORD = re.compile(r"[^\W_]+")
 # A fast split for ASCII text: every ASCII character that is not a letter or a
@@ -75,27 +78,24 @@ def language_code(value: str | None) -> str:
     return code if code in LANGUAGES else ""
 
 
+# Unicode blocks newswatch tells apart: which script a letter belongs to.
+_BLOCKS = ((0x370, 0x400, "greek"), (0x400, 0x530, "cyrillic"), (0x530, 0x590, "armenian"),
+           (0x590, 0x600, "hebrew"), (0x600, 0x700, "arabic"), (0x900, 0x980, "devanagari"),
+           (0xB80, 0xC00, "tamil"), (0x3040, 0x3100, "kana"), (0x3400, 0x4DC0, "han"),
+           (0x4E00, 0xA000, "han"), (0xAC00, 0xD7B0, "hangul"))
+
+
+def _char_script(c: str) -> str | None:
+    """The script of one character; None for digits, punctuation and unknown blocks."""
+    o = ord(c)
+    if o < 0x250:
+        return "latin" if c.isalpha() else None
+    return next((name for lo, hi, name in _BLOCKS if lo <= o < hi), None)
+
+
 def _script(word: str) -> str:
-    for c in word:
-        o = ord(c)
-        if o < 0x250:
-            if c.isalpha():
-                return "latin"
-        elif 0x400 <= o < 0x530:
-            return "cyrillic"
-        elif 0x370 <= o < 0x400:
-            return "greek"
-        elif 0x590 <= o < 0x600:
-            return "hebrew"
-        elif 0x600 <= o < 0x700:
-            return "arabic"
-        elif 0x900 <= o < 0x980:
-            return "devanagari"
-        elif 0x530 <= o < 0x590:
-            return "armenian"
-        elif 0xB80 <= o < 0xC00:
-            return "tamil"
-    return "other"
+    """The script of a word's first letter that has one ("other" if none)."""
+    return next((s for s in map(_char_script, word) if s), "other")
 
 
 def _route(word: str, language: str) -> str:
@@ -146,12 +146,6 @@ def _stem_all(raws: list[str], language: str) -> list[str]:
 def _lower(raw: str) -> str:
     """Case-folded, accents kept: what a non-English stemmer expects."""
     return unicodedata.normalize("NFC", unicodedata.normalize("NFKC", raw).casefold())
-
-
-def stem(word: str, language: str = "en") -> str:
-    """The stem of one word as it would be matched in an article in `language`."""
-    raws = source_words(word)
-    return _stem_all(raws, language)[0] if raws else ""
 
 
 def words(text: str) -> list[str]:
@@ -265,12 +259,6 @@ def source_words(text: str) -> list[str]:
     return [part for r in raws for part in ((r,) if r in WORD_OF else _learn(r))]
 
 
-def analyse(text: str, language: str = "en") -> tuple[list[str], list[str], list[str]]:
-    """The source words, folded words and stems of a text, in order, as tokenize() splits them."""
-    raws = source_words(text)
-    return raws, [WORD_OF[r] for r in raws], stems_of(raws, language)
-
-
 def word_and_stem(raw: str, language: str = "en") -> tuple[str, str]:
     if raw not in WORD_OF:
         _learn(raw)
@@ -315,17 +303,9 @@ def detect_language(*texts: str) -> str:
     text = " ".join(texts)[:600]
     counts = {"latin": 0, "cyrillic": 0, "han": 0, "kana": 0, "hangul": 0}
     for c in text:
-        o = ord(c)
-        if o < 0x250:
-            counts["latin"] += c.isalpha()
-        elif 0x400 <= o < 0x530:
-            counts["cyrillic"] += 1
-        elif 0x3040 <= o < 0x3100:
-            counts["kana"] += 1
-        elif 0xAC00 <= o < 0xD7B0:
-            counts["hangul"] += 1
-        elif 0x4E00 <= o < 0xA000 or 0x3400 <= o < 0x4DC0:
-            counts["han"] += 1
+        kind = _char_script(c)
+        if kind in counts:
+            counts[kind] += 1
     script = max(counts, key=lambda k: counts[k])
     if not counts[script]:
         return ""
@@ -381,5 +361,3 @@ def slot(canonical: str) -> frozenset[str]:
     keys = frozenset(_ALTERNATES.get((_query_languages, canonical), (canonical,)))
     return _INTERNED.setdefault(keys, keys)
 
-
-from .ukrainian import stem as stem_ukrainian  # noqa: E402
