@@ -277,15 +277,11 @@ class Store:
 
     def stored_articles(self, since: datetime, feed: str | None = None) -> Iterator[Article]:
         """Articles found since a time whose text is still kept, newest first."""
-        sql = ("SELECT key, feed, url, title, summary, content, author, categories, published, "
-               "language FROM articles WHERE found >= ?" + (" AND feed = ?" if feed else "") +
-               " ORDER BY found DESC, id DESC")
+        sql = (f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE found >= ?" +
+               (" AND feed = ?" if feed else "") + " ORDER BY found DESC, id DESC")
         params = [iso(since), feed] if feed else [iso(since)]
         for r in self.conn.execute(sql, params):
-            yield Article(feed=r[1], key=r[0], url=r[2] or "", title=r[3] or "",
-                          summary=r[4] or "", content=r[5] or "", author=r[6] or "",
-                          categories=tuple(json.loads(r[7])) if r[7] else (),
-                          published=parse_iso(r[8]), language=r[9] or "")
+            yield _article(r)
 
     def prune_text(self, before: datetime) -> int:
         """Drop the text of articles found before a time; identities and alerts stay."""
@@ -298,20 +294,12 @@ class Store:
 
     def unembedded(self, model: str, since: datetime, limit: int = 64) -> list[Article]:
         """Articles found since a time without a vector from this model, oldest first."""
-        rows = self.conn.execute(
-            "SELECT articles.id, key, feed, url, title, summary, published, language, content "
-            "FROM articles LEFT JOIN vectors ON vectors.article_id = articles.id "
-            "WHERE found >= ? AND (vectors.model IS NULL OR vectors.model != ?) "
-            "ORDER BY articles.id LIMIT ?", (iso(since), model, limit))
-        return [Article(feed=r[2], key=r[1], url=r[3] or "", title=r[4] or "",
-                        summary=r[5] or "", published=parse_iso(r[6]), language=r[7] or "",
-                        content=r[8] or "", row_id=r[0]) for r in rows]
+        rows = self.conn.execute(f"SELECT {_ARTICLE_COLUMNS} {_UNEMBEDDED} "
+                                 "ORDER BY articles.id LIMIT ?", (iso(since), model, limit))
+        return [_article(r) for r in rows]
 
     def embedding_backlog(self, model: str, since: datetime) -> int:
-        row = self.conn.execute(
-            "SELECT count(*) FROM articles LEFT JOIN vectors ON vectors.article_id = articles.id "
-            "WHERE found >= ? AND (vectors.model IS NULL OR vectors.model != ?)",
-            (iso(since), model))
+        row = self.conn.execute(f"SELECT count(*) {_UNEMBEDDED}", (iso(since), model))
         return int(row.fetchone()[0])
 
     def add_vectors(self, model: str, vectors: list[tuple[int, bytes]]) -> None:
@@ -321,13 +309,11 @@ class Store:
     def vectors(self, model: str, since: datetime) -> Iterator[tuple[Article, bytes]]:
         """Stored articles found since a time with their vectors from this model."""
         rows = self.conn.execute(
-            "SELECT articles.id, key, feed, url, title, summary, content, published, language, "
-            "vector FROM articles JOIN vectors ON vectors.article_id = articles.id "
-            "WHERE found >= ? AND model = ? ORDER BY articles.id DESC", (iso(since), model))
+            f"SELECT {_ARTICLE_COLUMNS}, vector FROM articles JOIN vectors "
+            "ON vectors.article_id = articles.id WHERE found >= ? AND model = ? "
+            "ORDER BY articles.id DESC", (iso(since), model))
         for r in rows:
-            yield Article(feed=r[2], key=r[1], url=r[3] or "", title=r[4] or "",
-                          summary=r[5] or "", content=r[6] or "", published=parse_iso(r[7]),
-                          language=r[8] or "", row_id=r[0]), r[9]
+            yield _article(r), r[-1]
 
     # -- stories -------------------------------------------------------------
 
@@ -443,6 +429,21 @@ class Store:
     def counts(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT status, count(*) FROM alerts GROUP BY status")
         return {status: n for status, n in rows}
+
+
+# An article row as _article() reads it.
+_ARTICLE_COLUMNS = ("articles.id, key, feed, url, title, summary, content, author, categories, "
+                    "published, language")
+# Articles found since ? with no vector from model ?.
+_UNEMBEDDED = ("FROM articles LEFT JOIN vectors ON vectors.article_id = articles.id "
+               "WHERE found >= ? AND (vectors.model IS NULL OR vectors.model != ?)")
+
+
+def _article(r: Any) -> Article:
+    return Article(feed=r[2], key=r[1], url=r[3] or "", title=r[4] or "", summary=r[5] or "",
+                   content=r[6] or "", author=r[7] or "",
+                   categories=tuple(json.loads(r[8])) if r[8] else (),
+                   published=parse_iso(r[9]), language=r[10] or "", row_id=r[0])
 
 
 def retry_delay(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timedelta:
