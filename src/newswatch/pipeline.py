@@ -27,7 +27,8 @@ from .notify import Notifier
 from .outbox import Policy, plan
 from .parse import ParsedFeed
 from .rules import Matcher
-from .rules.compile import document
+from .rules.compile import compile_rules, document, scope
+from .rules.matcher import in_scope
 from .store import Outgoing, Store, iso, now, parse_iso, retry_delay
 from .stories import Stories
 from .workers import Parsers
@@ -57,6 +58,7 @@ class Pipeline:
     _embedding: asyncio.Lock = field(default_factory=asyncio.Lock)
     _intents: dict[tuple[str, str], Any] = field(default_factory=dict)
     _limits: dict[tuple[str, str, float], tuple[datetime, float]] = field(default_factory=dict)
+    _gate_matcher: Matcher | None = None
 
     def __post_init__(self) -> None:
         self.stats: Counter[str] = Counter()  # since start, for /metrics
@@ -69,6 +71,7 @@ class Pipeline:
     def reconfigure(self, config: Config, notifier: Notifier) -> None:
         self.config, self.notifier = config, notifier
         self.targets = _targets(config)
+        self._gate_matcher = None
         self.stories.window = config.settings.story_window
         self.stories.threshold = config.settings.story_threshold
         self.parsers.reconfigure(config)
@@ -180,7 +183,7 @@ class Pipeline:
         async with self._embedding:
             model = await asyncio.to_thread(semantic.configured, self.config.settings)
             intents = [(r, await self._intent(model, r.about)) for r in rules]
-            gates = self._gates(rules)
+            gates = self._gates()
             limits: dict[str, float] | None = None
             queued = 0
             while True:
@@ -217,17 +220,12 @@ class Pipeline:
             self._intents[key] = await asyncio.to_thread(model.query, about)
         return self._intents[key]
 
-    def _gates(self, rules: list[Rule]) -> Matcher | None:
-        from .rules.compile import compile_rule, rule_languages
-        from .rules.synonyms import Synonyms
-        from .rules.text import query_languages
-
-        compiled = []
-        for rule in rules:
-            if rule.query and rule.mode == "all":
-                with query_languages(rule_languages(self.config, rule)):
-                    compiled.append(compile_rule(rule, Synonyms(self.config.synonyms)))
-        return Matcher(compiled, learn_after=0) if compiled else None
+    def _gates(self) -> Matcher:
+        """The queries that gate `about` rules (mode "all"), compiled once per config."""
+        if self._gate_matcher is None:
+            self._gate_matcher = compile_rules(
+                self.config, lambda r: bool(r.about and r.query and r.mode == "all"))
+        return self._gate_matcher
 
     def _limit(self, model: semantic.Embedder, rule: Rule, intent: Any) -> float:
         """A rule's similarity threshold; for "top X%", the score that only X% of the
@@ -250,20 +248,18 @@ class Pipeline:
         return limit
 
     def _about_hits(self, article: Article, vector: Any, intents: list[tuple[Rule, Any]],
-                    gates: Matcher | None, limits: dict[str, float]) -> list[tuple[str, float]]:
+                    gates: Matcher, limits: dict[str, float]) -> list[tuple[str, float]]:
         feed = self.config.feed(article.feed)
         tags = feed.tags if feed else ()
         passed: set[str] | None = None
         hits = []
         for rule, intent in intents:
-            scope = rule.feeds
-            if scope and article.feed not in scope and not any(
-                    f"tag:{t}" in scope for t in tags):
+            if not in_scope(*scope(rule), article.feed, tags):
                 continue
             score = float(vector @ intent)
             if score < limits[rule.name]:
                 continue
-            if rule.query and rule.mode == "all" and gates is not None:
+            if rule.query and rule.mode == "all":
                 if passed is None:
                     language = feed.language if feed and feed.language else None
                     passed = set(gates.match(document(article, language), article.feed, tags))

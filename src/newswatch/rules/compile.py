@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..models import Article, Config, Rule
 from .matcher import CompiledRule, Document, Matcher
 from .query import parse
@@ -11,11 +13,16 @@ from .text import detect_language, query_languages
 _NONE: frozenset[str] = frozenset()  # shared by every unscoped rule (~200 bytes each)
 
 
-def compile_rule(rule: Rule, synonyms: Synonyms) -> CompiledRule:
-    """A rule, its words stemmed in the languages set by text.query_languages()."""
+def scope(rule: Rule) -> tuple[frozenset[str], frozenset[str]]:
+    """A rule's scope: the feed names and the tags of its `feeds` list."""
     names = frozenset(s for s in rule.feeds if not s.startswith("tag:")) or _NONE
     tags = frozenset(s[4:] for s in rule.feeds if s.startswith("tag:")) or _NONE
-    return CompiledRule(rule.name, synonyms.expand(parse(rule.query)), names, tags)
+    return names, tags
+
+
+def compile_rule(rule: Rule, synonyms: Synonyms) -> CompiledRule:
+    """A rule, its words stemmed in the languages set by text.query_languages()."""
+    return CompiledRule(rule.name, synonyms.expand(parse(rule.query)), *scope(rule))
 
 
 def rule_languages(config: Config, rule: Rule) -> tuple[str, ...]:
@@ -27,13 +34,18 @@ def rule_languages(config: Config, rule: Rule) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*config.settings.languages, *extra]))
 
 
-def compile_rules(config: Config) -> Matcher:
-    """Every rule of a config in one matcher (on start and on reload)."""
+def compile_rules(config: Config, which: Callable[[Rule], bool] = lambda r: r.lexical
+                  ) -> Matcher:
+    """A config's rules in one matcher (on start and on reload).
+
+    By default the rules whose query alerts on its own: `about` rules are
+    scored once articles are embedded, their queries (as gates) apart.
+    """
     compiled = []
     synonyms: dict[tuple[str, ...], Synonyms] = {}
     for rule in config.rules:
-        if not rule.lexical:
-            continue  # `about` rules are scored by semantic.py once articles are embedded
+        if not which(rule):
+            continue
         languages = rule_languages(config, rule)
         with query_languages(languages):
             if languages not in synonyms:

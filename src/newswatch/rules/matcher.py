@@ -289,9 +289,15 @@ class CompiledRule:
     tags: frozenset[str] = frozenset()  # ... or by feed tag; both empty: every feed
 
     def applies_to(self, feed: str | None, tags: Iterable[str] = ()) -> bool:
-        if not (self.feeds or self.tags) or feed is None:
-            return True
-        return feed in self.feeds or not self.tags.isdisjoint(tags)
+        return in_scope(self.feeds, self.tags, feed, tags)
+
+
+def in_scope(feeds: frozenset[str], tags: frozenset[str], feed: str | None,
+             feed_tags: Iterable[str] = ()) -> bool:
+    """Is a feed (with its tags) within a rule's scope of feed names and tags?"""
+    if not (feeds or tags) or feed is None:
+        return True
+    return feed in feeds or not tags.isdisjoint(feed_tags)
 
 
 def _keys(leaf: Phrase | Prefix) -> list[frozenset[str]]:
