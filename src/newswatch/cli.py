@@ -368,14 +368,15 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     """
     from datetime import timedelta
 
-    rule_about = next((r for r in _load(ctx).rules if r.name == rule_name and r.about), None)
+    config = _load(ctx)
+    rule_about = next((r for r in config.rules if r.name == rule_name and r.about), None)
     if about or rule_about:
         if rule_about:
             about, gate = rule_about.about, gate or rule_about.query or None
             if threshold is None and not rule_about.top:
                 threshold = rule_about.threshold
-        _match_about(ctx, about or "", gate, since, feed, limit, as_json, scores, threshold,
-                     labels, suggest_threshold, want_precision)
+        _match_about(config, rule_about, about or "", gate, since, feed, limit, as_json, scores,
+                     threshold, labels, suggest_threshold, want_precision)
         return
 
     from .backtest import Hit, backtest
@@ -387,7 +388,6 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     from .rules.text import query_languages
     from .store import now
 
-    config = _load(ctx)
     if bool(query) == bool(rule_name):
         raise click.UsageError("give a QUERY or --rule NAME (not both)")
     rule = next((r for r in config.rules if r.name == rule_name), None)
@@ -443,7 +443,7 @@ def retry(ctx: click.Context, target: str | None) -> None:
                f"a minute (or run `newswatch once`)")
 
 
-def _match_about(ctx: click.Context, about: str, gate: str | None, since: str,
+def _match_about(config: Config, rule: Any, about: str, gate: str | None, since: str,
                  feed: str | None, limit: int, as_json: bool, show_all: bool,
                  threshold: float | None, labels: Path | None, suggest: bool,
                  want_precision: float) -> None:
@@ -451,18 +451,22 @@ def _match_about(ctx: click.Context, about: str, gate: str | None, since: str,
     from datetime import timedelta
 
     from .errors import QueryError
-    from .rules import CompiledRule, Matcher, Synonyms, parse
-    from .rules.compile import document
-    from .semantic import article_text, configured, from_blob, missing, to_blob
+    from .models import Rule
+    from .rules import Matcher, Synonyms
+    from .rules.compile import compile_rule, document, rule_languages
+    from .rules.text import query_languages
+    from .semantic import configured, embed, from_blob, missing
     from .store import now
 
-    if problem := missing(_load(ctx).settings.semantic_backend):
+    if problem := missing(config.settings.semantic_backend):
         raise click.ClickException(problem)
-    config = _load(ctx)
     try:
         window = config_module.parse_duration(since)
-        gates = Matcher([CompiledRule("gate", Synonyms(config.synonyms).expand(parse(gate)))],
-                        learn_after=0) if gate else None
+        gates = None
+        if gate:  # compiled as the daemon compiles a rule's gate
+            gate_rule = Rule("gate", gate, language=rule.language if rule else "")
+            with query_languages(rule_languages(config, gate_rule)):
+                gates = Matcher([compile_rule(gate_rule, Synonyms(config.synonyms))])
     except QueryError as e:
         raise click.BadParameter(f"{e}", param_hint="--query") from None
     except ValueError as e:
@@ -473,16 +477,17 @@ def _match_about(ctx: click.Context, about: str, gate: str | None, since: str,
     model = configured(config.settings)
     cutoff = now() - timedelta(seconds=window)
     while batch := store.unembedded(model.name, cutoff, 64):  # embed what is missing
-        vectors = model.passages([article_text(a.title, a.summary) for a in batch])
+        _, rows = embed(model, batch)
         with store.transaction():
-            store.add_vectors(model.name, [(a.row_id or 0, to_blob(v))
-                                           for a, v in zip(batch, vectors, strict=True)])
+            store.add_vectors(model.name, rows)
+    languages = {f.name: f.language for f in config.feeds if f.language}
     intent = model.query(about)
     ranked = []
     for article, blob in store.vectors(model.name, cutoff):
         if feed and article.feed != feed:
             continue
-        lexical = bool(gates.match(document(article))) if gates else None
+        lexical = bool(gates.match(document(article, languages.get(article.feed)))) \
+            if gates else None
         ranked.append((float(from_blob(blob) @ intent), lexical, article))
     ranked.sort(key=lambda r: -r[0])
     if labels:

@@ -194,13 +194,10 @@ class Pipeline:
                     return queued
                 if limits is None:
                     limits = {r.name: self._limit(model, r, intent) for r, intent in intents}
-                texts = [semantic.article_text(a.title, a.summary) for a in articles]
-                vectors = await asyncio.to_thread(model.passages, texts)
+                vectors, rows = await asyncio.to_thread(semantic.embed, model, articles)
                 later: list[Callable[[], object]] = []
                 with self.store.transaction():
-                    self.store.add_vectors(model.name, [
-                        (a.row_id or 0, semantic.to_blob(v))
-                        for a, v in zip(articles, vectors, strict=True)])
+                    self.store.add_vectors(model.name, rows)
                     for article, vector in zip(articles, vectors, strict=True):
                         if article.published and article.published < now_ - backfill:
                             continue  # old news met on a first poll: recorded, not alerted

@@ -149,6 +149,12 @@ def article_text(title: str, summary: str) -> str:
     return text[:MAX_CHARS]
 
 
+def embed(model: Embedder, articles: Sequence[Any]) -> tuple[Any, list[tuple[int, bytes]]]:
+    """Vectors of stored articles, and the (row id, blob) rows that store them."""
+    vectors = model.passages([article_text(a.title, a.summary) for a in articles])
+    return vectors, [(a.row_id or 0, to_blob(v)) for a, v in zip(articles, vectors, strict=True)]
+
+
 def to_blob(vector: Any) -> bytes:
     import numpy as np
 
