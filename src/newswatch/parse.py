@@ -89,10 +89,8 @@ class ParsedFeed:
 
 def parse_feed(feed: str, body: bytes, headers: dict[str, str] | None = None) -> ParsedFeed:
     """Parse a feed body; raise ParseError if it is not a feed at all."""
-    if not body.strip():
-        raise ParseError("empty body")
-    headers = {k.lower(): v for k, v in (headers or {}).items()}  # HTTP names are any case
-    if body.lstrip()[:1] == b"{" or "json" in headers.get("content-type", ""):
+    headers = _checked(body, headers)
+    if _JSON_START.match(body) or "json" in headers.get("content-type", ""):
         return read_json_feed(feed, body)
     fast = xmlfeed.read(body, headers)
     if fast is not None:
@@ -102,6 +100,17 @@ def parse_feed(feed: str, body: bytes, headers: dict[str, str] | None = None) ->
         return ParsedFeed(clean(title), [a for a in articles if a], _ttl_minutes(ttl),
                           language=language)
     return read_with_feedparser(feed, body, headers)
+
+
+_JSON_START = re.compile(rb"\s*\{")
+
+
+def _checked(body: bytes, headers: dict[str, str] | None) -> dict[str, str]:
+    """Refuse an empty body (without copying a large one); header names lower-cased,
+    as HTTP names are any case and feedparser looks them up in lower case."""
+    if not body or body.isspace():
+        raise ParseError("empty body")
+    return {k.lower(): v for k, v in (headers or {}).items()}
 
 
 def read_json_feed(feed: str, body: bytes) -> ParsedFeed:
@@ -152,13 +161,11 @@ def _json_entry(item: dict[str, Any], feed: dict[str, Any]) -> dict[str, Any]:
 def read_with_feedparser(feed: str, body: bytes,
                          headers: dict[str, str] | None = None) -> ParsedFeed:
     """parse_feed without the fast path: any feed feedparser can read."""
-    if not body.strip():
-        raise ParseError("empty body")
-    headers = {k.lower(): v for k, v in (headers or {}).items()}
-    d = feedparser.parse(io.BytesIO(body), response_headers=headers or {},
+    headers = _checked(body, headers)
+    d = feedparser.parse(io.BytesIO(body), response_headers=headers,
                          sanitize_html=False, resolve_relative_uris=False)
     if not d.entries and (d.bozo or not d.version):
-        raise ParseError(_not_a_feed(d, body, headers or {}))
+        raise ParseError(_not_a_feed(d, body, headers))
     language = _language(d.feed.get("language") or "", d.entries)
     articles = [_article(feed, e, language) for e in d.entries]
     warning = None
