@@ -92,23 +92,21 @@ def format_alert(alert: Outgoing, fmt: str = "markdown", title_template: str = "
     A target's templates, when set, replace the default title or body; the
     title is plain text, the body is in the target's format.
     """
-    if title_template or body_template:
-        default_title, default_body = format_alert(alert, fmt)
-        plain = template_fields(alert, "text")
-        title = Template(title_template).safe_substitute(plain) if title_template \
-            else default_title
-        body = Template(body_template).safe_substitute(template_fields(alert, fmt)) \
-            if body_template else default_body
-        return title, body
-    snippet = "".join(render(t, fmt, hit) for t, hit in highlighted(alert.snippet))
-    rules = ", ".join(alert.rules)
-    footer = render(f"{alert.feed}{_when(alert.published)} · matched: {rules}", fmt)
+    fields = template_fields(alert, fmt)
+    if title_template:
+        title = Template(title_template).safe_substitute(template_fields(alert, "text"))
+    else:
+        title = alert.title or alert.url
+    if body_template:
+        return title, Template(body_template).safe_substitute(fields)
+    stamp = f" · {fields['published']}" if fields["published"] else ""
+    footer = f"{fields['feed']}{stamp} · matched: {fields['rules']}"
+    snippet = fields["snippet"]
     if fmt == "html":
-        link = f'<a href="{html.escape(alert.url, quote=True)}">{html.escape(alert.url)}</a>'
-        parts = [f"<p>{snippet}</p>" if snippet else "", f"<p>{link}<br>{footer}</p>"]
-        return alert.title or alert.url, "".join(parts)
+        parts = [f"<p>{snippet}</p>" if snippet else "", f"<p>{fields['link']}<br>{footer}</p>"]
+        return title, "".join(parts)
     lines = [snippet, "", alert.url, footer] if snippet else [alert.url, footer]
-    return alert.title or alert.url, "\n".join(lines)
+    return title, "\n".join(lines)
 
 
 def format_digest(alerts: Sequence[Outgoing], fmt: str = "markdown") -> tuple[str, str]:
