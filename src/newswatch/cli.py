@@ -114,7 +114,7 @@ def check(ctx: click.Context) -> None:
 
 def _about_notes(config: Config) -> list[str]:
     """What `check` should tell about `about` rules: no gate, unreachable thresholds."""
-    rules = [r for r in config.rules if r.about]
+    rules = config.about_rules
     if not rules:
         return []
     from .semantic import configured
@@ -218,7 +218,7 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
         table.add_row(f["name"], state, str(f["articles_seen"]), f["last_poll"] or "-",
                       upcoming, style="red" if f["errors_in_a_row"] else None)
     _print(table)
-    if store and any(r.about for r in config.rules):
+    if store and config.about_rules:
         from .semantic import backlog, configured
 
         name = configured(config.settings).name

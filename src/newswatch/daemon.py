@@ -108,7 +108,7 @@ class Daemon:
                 self._schedule(feed)
             self.scheduler.add_job(self._spawn_delivery, "interval", seconds=OUTBOX_EVERY,
                                    id="outbox")
-            if any(r.about for r in self.config.rules):
+            if self.config.about_rules:
                 self.scheduler.add_job(self._spawn_embedding, "interval", seconds=EMBED_EVERY,
                                        id="embed")
             self.scheduler.add_job(self._prune, "interval", hours=1, id="prune",
@@ -193,7 +193,7 @@ class Daemon:
             self._schedule(feed)
         if result.alerts:
             await self.pipeline.deliver()
-        if result.new and any(r.about for r in self.config.rules):
+        if result.new and self.config.about_rules:
             self._spawn(self._embed())  # new articles: score them now, not at the next tick
 
     async def _prune(self) -> None:
@@ -239,7 +239,7 @@ class Daemon:
         for feed in new.feeds:
             if feed.name not in old_feeds or old_feeds[feed.name].url != feed.url:
                 self._schedule(feed, soon=True)
-        wants_embedding = any(r.about for r in new.rules)
+        wants_embedding = bool(new.about_rules)
         if wants_embedding and not self.scheduler.get_job("embed"):
             self.scheduler.add_job(self._spawn_embedding, "interval", seconds=EMBED_EVERY,
                                    id="embed")

@@ -82,6 +82,11 @@ class Config:
     rules: tuple[Rule, ...]
     synonyms: tuple[tuple[str, ...], ...] = ()  # groups of interchangeable words/phrases
 
+    @property
+    def about_rules(self) -> tuple[Rule, ...]:
+        """The rules scored on meaning (embeddings), not on words alone."""
+        return tuple(r for r in self.rules if r.about)
+
     def feed(self, name: str) -> Feed | None:
         return next((f for f in self.feeds if f.name == name), None)
 

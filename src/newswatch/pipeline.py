@@ -177,7 +177,7 @@ class Pipeline:
     async def embed(self, batch: int = 32) -> int:
         """Embed the articles found since `backfill` that have no vector yet, and queue
         alerts for the `about` rules they meet; return how many alerts were queued."""
-        rules = [r for r in self.config.rules if r.about]
+        rules = self.config.about_rules
         if not rules or self._embedding.locked():
             return 0  # nothing to do, or a pass is already working through the backlog
         async with self._embedding:

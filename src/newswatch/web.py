@@ -103,7 +103,7 @@ class StatusServer:
         metric("alerts", "gauge", "Alerts in the database by status.",
                [({"status": s}, counts.get(s, 0)) for s in ("pending", "sent", "failed")])
         metric("feeds", "gauge", "Feeds in the configuration.", [({}, len(config.feeds))])
-        if any(r.about for r in config.rules):
+        if config.about_rules:
             from .semantic import backlog, configured
 
             name = configured(config.settings).name
