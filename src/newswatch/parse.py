@@ -14,13 +14,16 @@ from html import unescape
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import feedparser
-from feedparser.datetimes import _parse_date
-
 from . import xmlfeed
 from .errors import ParseError
+from .imports import lazy_chardet, without
 from .models import Article
 from .rules.text import detect_language, language_code
+
+with without("chardet", "cchardet"):
+    import feedparser
+    from feedparser.datetimes import _parse_date
+lazy_chardet(feedparser)
 
 _BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5",
           "h6", "blockquote", "pre", "section", "article", "header", "footer", "figcaption",

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import sys
 
-from apprise.decorators import notify
+from .imports import without
+
+with without("chardet", "cchardet"):
+    # apprise's HTTP client, imported here, first: it takes charset-normalizer instead.
+    import requests  # noqa: F401
+    from apprise.decorators import notify
 
 
 @notify(on="stdout", body_format="text")  # type: ignore[untyped-decorator, no-untyped-call, unused-ignore]

@@ -24,10 +24,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from .errors import StorageError
+from .imports import without
 from .models import Article
+
+with without("numpy", "pandas"):
+    import sqlite_utils
+
 
 SCHEMA_VERSION = 6
 

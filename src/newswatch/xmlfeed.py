@@ -20,10 +20,16 @@ import re
 import urllib.parse
 from typing import Any
 
-from feedparser.datetimes import _parse_date
-from feedparser.html import _cp1252
-from feedparser.sanitizer import _HTMLSanitizer
 from lxml import etree
+
+from .imports import lazy_chardet, without
+
+with without("chardet", "cchardet"):
+    import feedparser
+    from feedparser.datetimes import _parse_date
+    from feedparser.html import _cp1252
+    from feedparser.sanitizer import _HTMLSanitizer
+lazy_chardet(feedparser)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RSS1 = "{http://purl.org/rss/1.0/}"
