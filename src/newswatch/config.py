@@ -262,7 +262,7 @@ def _target_url(value: object) -> str:
 def _query(value: object) -> str:
     text = _string(value)
     try:
-        parse_query(text)
+        parse_query(text, stem=False)
     except QueryError as e:
         caret = " " * (e.column - 1) + "^"
         raise ValueError(f"{e}\n    {text}\n    {caret}") from None

@@ -33,7 +33,7 @@ _FIELD_PREFIX = re.compile(r"([A-Za-z]+):(?=\S)")
 _NEAR = re.compile(r"NEAR/(\d+)$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phrase:
     """Consecutive words; each slot holds the stems that may stand there (synonyms)."""
 
@@ -43,38 +43,38 @@ class Phrase:
     stems: tuple[str, ...] = field(default=(), compare=False)  # canonical, one per slot
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Prefix:
     prefix: str  # normalised, unstemmed
     text: str
     fields: frozenset[str] = DEFAULT_FIELDS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Regex:
     pattern: str
     compiled: regex.Pattern[str] = field(compare=False, repr=False)
     fields: frozenset[str] = DEFAULT_FIELDS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Near:
     left: Node
     right: Node
     distance: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class And:
     children: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Or:
     children: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Not:
     child: Node
 
@@ -153,8 +153,9 @@ def _word_lexeme(text: str, column: int) -> _Lexeme:
 
 
 class _Parser:
-    def __init__(self, query: str) -> None:
+    def __init__(self, query: str, stem: bool = True) -> None:
         self.lexemes = _lex(query)
+        self.stem = stem
         self.pos = 0
         self.end_column = len(query) + 1
 
@@ -244,7 +245,7 @@ class _Parser:
             return node
         if lexeme.kind in ("OR", "AND", "NEAR", ")"):
             raise QueryError(f"unexpected {lexeme.text!r}", lexeme.column)
-        return _leaf(lexeme)
+        return _leaf(lexeme, self.stem)
 
     def fielded(self, lexeme: _Lexeme) -> Node:
         name = lexeme.text.lower()
@@ -283,7 +284,7 @@ def _restrict(node: Node, fields: frozenset[str]) -> Node:
     return And(children) if isinstance(node, And) else Or(children)
 
 
-def _leaf(lexeme: _Lexeme) -> Node:
+def _leaf(lexeme: _Lexeme, stem: bool = True) -> Node:
     if lexeme.kind == "regex":
         try:
             compiled = regex.compile(lexeme.text, regex.IGNORECASE | regex.V0)
@@ -302,13 +303,20 @@ def _leaf(lexeme: _Lexeme) -> Node:
         if len(found) > 1:
             raise QueryError(f"prefix {lexeme.text + '*'!r} must be a single word", lexeme.column)
         return Prefix(found[0], lexeme.text + "*")
+    if not stem:
+        return Phrase(tuple(frozenset((w,)) for w in found), lexeme.text)
     stems = tuple(query_stem(r) for r in raws)
     return Phrase(tuple(slot(s) for s in stems), lexeme.text, stems=stems)
 
 
-def parse(query: str) -> Node:
-    """Parse a query, or raise QueryError naming the problem and its column."""
-    node = _Parser(query).parse()
+def parse(query: str, stem: bool = True) -> Node:
+    """Parse a query, or raise QueryError naming the problem and its column.
+
+    stem=False only checks it: words stay unstemmed, and no stem is computed
+    or remembered (the config check reads 10,000 rules in a process that
+    never matches them).
+    """
+    node = _Parser(query, stem).parse()
     if not required(node):
         raise QueryError("the query only excludes words: add a word that must occur", 1)
     return node
