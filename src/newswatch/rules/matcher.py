@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .query import DEFAULT_FIELDS, FIELDS, And, Near, Node, Not, Or, Phrase, Prefix, Regex, leaves
-from .text import CJK, WORD_OF, Token, source_words, stems_of, tokenize, word_and_stem
+from .text import CJK, WORD_OF, Token, intern, source_words, stems_of, tokenize, word_and_stem
 
 log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds per field
@@ -306,21 +306,20 @@ def _keys(leaf: Phrase | Prefix) -> list[frozenset[str]]:
     return list(leaf.slots)
 
 
-def pair_requirements(node: Node, limit: int = 16) -> list[frozenset[str]]:
-    """Adjacent-stem pairs ('a b') a document must contain for `node` to match."""
+def pair_requirements(node: Node, key: Callable[[frozenset[str], frozenset[str]], int],
+                      ) -> list[frozenset[int]]:
+    """Pairs of adjacent phrase slots a document must contain for `node` to match,
+    each pair as key(left slot, right slot); a set means one of them."""
     if isinstance(node, Phrase):
-        out = []
-        for left, right in zip(node.slots, node.slots[1:]):  # noqa: B905
-            if len(left) * len(right) <= limit:
-                out.append(frozenset(a + " " + b for a in left for b in right))
-        return out
+        return [frozenset((key(left, right),))
+                for left, right in zip(node.slots, node.slots[1:])]  # noqa: B905
     if isinstance(node, And):
-        return [r for c in node.children for r in pair_requirements(c, limit)]
+        return [r for c in node.children for r in pair_requirements(c, key)]
     if isinstance(node, Near):
-        return pair_requirements(node.left, limit) + pair_requirements(node.right, limit)
+        return pair_requirements(node.left, key) + pair_requirements(node.right, key)
     if isinstance(node, Or):
         # One of the children must match: the union of one requirement of each.
-        found = [pair_requirements(c, limit) for c in node.children]
+        found = [pair_requirements(c, key) for c in node.children]
         if all(found):
             return [frozenset().union(*[min(f, key=len) for f in found])]
     return []
@@ -341,7 +340,7 @@ def requirements(node: Node) -> list[frozenset[str]]:
         found = [triggers(c) for c in node.children]
         if any(t is None or any(k.startswith(_PREFIX_KEY) for k in t) for t in found):
             return []
-        return [frozenset().union(*[t for t in found if t is not None])]
+        return [intern(frozenset().union(*[t for t in found if t is not None]))]
     return []
 
 
@@ -365,7 +364,7 @@ def triggers(node: Node, cost: Counter[str] | None = None) -> frozenset[str] | N
     if isinstance(node, Or):
         if any(t is None for t in found):
             return None
-        return frozenset().union(*[t for t in found if t is not None])
+        return intern(frozenset().union(*[t for t in found if t is not None]))
     options = [t for t in found if t is not None]
     return min(options, key=price) if options else None
 
@@ -383,7 +382,11 @@ class Matcher:
         self.by_name = {rule.name: rule for rule in self.rules}
         self.tests = [compile_node(r.node) for r in self.rules]
         self.needs = [set(requirements(r.node)) for r in self.rules]
-        self.requires_pairs = [tuple(set(pair_requirements(r.node))) for r in self.rules]
+        # Phrase slots by number, and the slots each stem fills, for the pair precheck.
+        self._slot_ids: dict[frozenset[str], int] = {}
+        self._slots_of: dict[str, tuple[int, ...]] = {}
+        self.requires_pairs = [tuple(set(pair_requirements(r.node, self._pair_key)))
+                               for r in self.rules]
         # Triggers are first chosen by how few rules share them; after
         # `learn_after` articles, again by how rarely they occur in articles.
         self.learn_after = learn_after
@@ -391,6 +394,34 @@ class Matcher:
         self.stem_df: Counter[str] = Counter()
         self.word_df: Counter[str] = Counter()
         self._index(self.usage)
+
+    def _pair_key(self, left: frozenset[str], right: frozenset[str]) -> int:
+        """Two adjacent phrase slots as one number (each slot numbered once)."""
+        ids = []
+        for slot in (left, right):
+            found = self._slot_ids.get(slot)
+            if found is None:
+                found = self._slot_ids[slot] = len(self._slot_ids)
+                for stem in slot:
+                    self._slots_of[stem] = (*self._slots_of.get(stem, ()), found)
+            ids.append(found)
+        return ids[0] << 32 | ids[1]
+
+    def slot_pairs(self, doc: Document) -> set[int]:
+        """Every pair of adjacent stems in any field, as the pairs of phrase slots
+        they fill (see _pair_key); stems in no phrase are skipped."""
+        slots_of = self._slots_of
+        found: set[int] = set()
+        for f in doc.fields.values():
+            if not f.raws:
+                continue
+            before: tuple[int, ...] = ()
+            for stem in f.stems:
+                here = slots_of.get(stem, ())
+                if here and before:
+                    found.update(a << 32 | b for a in before for b in here)
+                before = here
+        return found
 
     def _index(self, cost: Counter[str]) -> None:
         self.index: defaultdict[str, list[int]] = defaultdict(list)
@@ -485,6 +516,7 @@ class Matcher:
             return []
         requires, requires_pairs, tests = self.requires, self.requires_pairs, self.tests
         found = []
+        pairs: set[int] | None = None
         for i in candidates:
             # Cheap tests first: every required stem, and every required pair of
             # adjacent stems (of a phrase), occurs somewhere in the document.
@@ -493,7 +525,8 @@ class Matcher:
                     break
             else:
                 if requires_pairs[i]:
-                    pairs = doc.bigrams
+                    if pairs is None:
+                        pairs = self.slot_pairs(doc)
                     if any(need.isdisjoint(pairs) for need in requires_pairs[i]):
                         continue
                 rule = self.rules[i]

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from .query import And, Near, Node, Not, Or, Phrase, Prefix, Regex
-from .text import query_stem, slot, source_words
+from .text import intern, query_stem, slot, source_words
 
 MAX_VARIANTS = 64
 
@@ -60,7 +60,7 @@ class Synonyms:
                 out.append(slots)
                 return
             members = self.single.get(stems[i], {stems[i]})
-            walk(i + 1, (*slots, frozenset().union(*(slot(s) for s in members))))
+            walk(i + 1, (*slots, intern(frozenset().union(*(slot(s) for s in members)))))
             for n in range(1, min(self.longest, len(stems) - i) + 1):
                 for swap in sorted(self.multi.get(stems[i : i + n], ())):
                     walk(i + n, slots + tuple(slot(s) for s in swap))

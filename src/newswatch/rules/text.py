@@ -358,6 +358,11 @@ def slot(canonical: str) -> frozenset[str]:
     Shared between rules (a small frozenset costs ~200 bytes; 10,000 rules
     repeat their words often).
     """
-    keys = frozenset(_ALTERNATES.get((_query_languages, canonical), (canonical,)))
+    return intern(frozenset(_ALTERNATES.get((_query_languages, canonical), (canonical,))))
+
+
+def intern(keys: frozenset[str]) -> frozenset[str]:
+    """One shared copy of a set of stems: 10,000 rules repeat their words, and the
+    sets built from them (synonym slots, pair prechecks), often."""
     return _INTERNED.setdefault(keys, keys)
 
