@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 
 from newswatch.errors import QueryError
 from newswatch.rules import CompiledRule, Document, Matcher, Synonyms, evaluate, parse
+from newswatch.rules.matcher import _regex_search, fold_ascii
+from newswatch.rules.query import Regex
 
 VOCAB = ["drone", "drones", "attack", "attacked", "largest", "kyiv", "strike", "raid",
          "sanction", "sanctions", "sanctity", "war", "warning", "orbán", "333", "s"]
@@ -88,3 +90,59 @@ def test_canonical_url_shortcut_agrees_with_the_full_path(scheme: str, host: str
 
     url = f"{scheme}://{host}{'/' + path if path else ''}"
     assert canonical_url(url) == _canonical(url)
+
+
+# Regex pieces: literals (with letters whose case folding is unusual), groups,
+# optional and repeated parts, alternatives, classes, anchors, inline flags.
+_TRICKY = ["s", "S", "ſ", "k", "K", "\u212a", "ß", "ẞ", "ss", "i", "İ", "ı", "é", "É", "3", " ",
+           "-"]
+_atoms = st.one_of(
+    st.sampled_from(["sec", "333", "Kyiv", "ß", "strasse", "İs", "ſt", "x", r"\.", " ", r"\d",
+                     "[a-z]", "[ſk]", r"\b", "."]),
+    st.sampled_from(_TRICKY))
+
+
+@st.composite
+def _patterns(draw: st.DrawFn, depth: int = 0) -> str:
+    parts = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["atom", "atom", "group", "alt"] if depth < 2 else ["atom"]))
+        if kind == "atom":
+            piece = draw(_atoms)
+        elif kind == "group":
+            piece = "(?:" + draw(_patterns(depth + 1)) + ")"
+        else:
+            piece = "(" + draw(_patterns(depth + 1)) + "|" + draw(_patterns(depth + 1)) + ")"
+        piece += draw(st.sampled_from(["", "", "?", "+", "*", "{2}", "{1,2}", "+?"]))
+        parts.append(piece)
+    return draw(st.sampled_from(["", "", "(?x)"])) + "".join(parts)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(_patterns(), st.lists(st.one_of(st.sampled_from(_TRICKY),
+                                       st.sampled_from(["sec", "333", "kyiv", "strasse"])),
+                             max_size=12).map("".join))
+def test_regex_shortcut_never_hides_a_match(pattern: str, text: str) -> None:
+    """A regex is searched only where its literal parts occur; that test, with its
+    case folding, must never turn away text the regex itself matches."""
+    try:
+        node = parse(f"/{pattern}/")
+    except QueryError:
+        return
+    assert isinstance(node, Regex)
+    found = bool(node.compiled.search(text))
+    assert bool(_regex_search(node, text)) == found, (node.needles, text)
+
+
+def test_ascii_fold_covers_every_letter_regex_equates_with_ascii() -> None:
+    """fold_ascii() must map every character that a case-insensitive `regex` matches
+    with an ASCII letter to text containing that letter."""
+    import regex
+
+    for cp in range(0x80, 0x110000):
+        ch = chr(cp)
+        if ch.lower() == ch and ch.upper() == ch and ch.casefold() == ch:
+            continue  # uncased: no case-insensitive partner
+        for letter in "abcdefghijklmnopqrstuvwxyz":
+            if regex.fullmatch(letter, ch, regex.IGNORECASE | regex.V0):
+                assert letter in fold_ascii(ch), (hex(cp), letter)

@@ -11,6 +11,7 @@ rules, and only those are evaluated in full. Pure: no I/O.
 from __future__ import annotations
 
 import logging
+import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +23,7 @@ from .text import CJK, WORD_OF, Token, intern, source_words, stems_of, tokenize,
 
 log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds per field
+_CASELESS = re.compile(r"[\x00-\x40\x5b-\x60\x7b-\x7f]+")  # ASCII, no letters
 _PREFIX_KEY = "\0"  # marks a prefix trigger among stems
 Span = tuple[int, int]  # first and last token position, inclusive
 _EMPTY: frozenset[str] = frozenset()
@@ -199,7 +201,23 @@ def spans(node: Node, f: Field) -> list[Span]:
     return []
 
 
+def fold_ascii(text: str) -> str:
+    """Text lower-cased so that it contains an ASCII needle wherever a case-insensitive
+    regex finds it: `regex` also matches 's' with 'ſ' (the only character outside
+    ASCII it equates with an ASCII letter that lower() does not map to it; tested)."""
+    return text.lower().replace("ſ", "s")
+
+
 def _regex_search(node: Regex, text: str) -> list[tuple[int, int]]:
+    folded = None
+    for needle in node.needles:  # substrings every match contains
+        if needle not in text:
+            if _CASELESS.fullmatch(needle):
+                return []
+            if folded is None:
+                folded = fold_ascii(text)
+            if needle not in folded:
+                return []
     try:
         return [m.span() for m in node.compiled.finditer(text, timeout=REGEX_TIMEOUT)]
     except TimeoutError:

@@ -20,7 +20,9 @@ operand is a word, phrase, prefix, OR-group of those, or another NEAR.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import regex
 
@@ -55,6 +57,8 @@ class Regex:
     pattern: str
     compiled: regex.Pattern[str] = field(compare=False, repr=False)
     fields: frozenset[str] = DEFAULT_FIELDS
+    # ASCII substrings every match contains (lower case), tested before searching: literals().
+    needles: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +297,7 @@ def _leaf(lexeme: _Lexeme, stem: bool = True) -> Node:
             raise QueryError(message, lexeme.column) from None
         if compiled.search("") is not None:
             raise QueryError(f"regex /{lexeme.text}/ matches empty text", lexeme.column)
-        return Regex(lexeme.text, compiled)
+        return Regex(lexeme.text, compiled, needles=literals(lexeme.text))
     raws = source_words(lexeme.text)
     found = [WORD_OF[r] for r in raws]
     if not found:
@@ -307,6 +311,59 @@ def _leaf(lexeme: _Lexeme, stem: bool = True) -> Node:
         return Phrase(tuple(frozenset((w,)) for w in found), lexeme.text)
     stems = tuple(query_stem(r) for r in raws)
     return Phrase(tuple(slot(s) for s in stems), lexeme.text, stems=stems)
+
+
+# A brace that is not a counted repeat ({2}, {2,}, {,3}, {2,3}): in `regex` it may be
+# fuzzy matching ({e<=1}), which Python's parser would read as literal text.
+_OTHER_BRACE = re.compile(r"(?<!\\)\{(?!\d*,?\d*\})")
+
+
+def literals(pattern: str) -> tuple[str, ...]:
+    """ASCII substrings, lower-cased, that every match of a rule's regex contains.
+
+    A regex is searched for only in text that contains them all (see
+    matcher.fold_ascii): a substring test costs a fraction of a search, and a rule
+    such as /\\bsec(tion)? ?333\\b/ OR ... is tried on every article (no word in it
+    can be indexed). Read with Python's own regex parser, taking the literal runs
+    outside alternatives and optional parts, cut at non-ASCII characters (whose
+    case-insensitive matches are many); () when unsure (a pattern only `regex`
+    reads, a brace that may be fuzzy matching), which only means no shortcut.
+    """
+    if _OTHER_BRACE.search(pattern):
+        return ()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from re import _constants as c
+            from re import _parser
+
+            tree = _parser.parse(pattern, re.IGNORECASE)
+    except Exception:  # noqa: BLE001 (not Python syntax, or a private module changed)
+        return ()
+    found: list[str] = []
+
+    def walk(items: Any) -> None:
+        run: list[str] = []
+        for op, arg in items:
+            if op is c.LITERAL and arg < 128:
+                run.append(chr(arg))
+                continue
+            if run:
+                found.append("".join(run))
+                run = []
+            if op is c.SUBPATTERN:
+                walk(arg[3])
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and arg[0] >= 1:
+                walk(arg[2])
+        if run:
+            found.append("".join(run))
+
+    try:
+        walk(tree)
+    except Exception:  # noqa: BLE001
+        return ()
+    # Needles without letters first: they are looked for without lower-casing the text.
+    return tuple(sorted({s.lower() for s in found}, key=lambda s: (s.upper() != s, -len(s))))
 
 
 def parse(query: str, stem: bool = True) -> Node:
