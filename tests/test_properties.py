@@ -81,6 +81,21 @@ def test_fast_word_split_finds_what_the_word_pattern_finds(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@given(st.text(st.one_of(st.characters(max_codepoint=0x7f),
+                         st.sampled_from(list("\u00a0\u2019éЖії无東京都ｶﾀ½ﬁ²_"))),
+               max_size=60), st.sampled_from(["en", "uk", "ja"]))
+def test_tokens_are_the_same_for_learned_and_new_words(text: str, language: str) -> None:
+    """tokenize() takes a shortcut for words already learned; the tokens must be
+    those of the full path that learns them."""
+    from newswatch.rules import text as t
+
+    t.WORD_OF.clear()
+    t.STEMS.clear()
+    first = t.tokenize(text, language)  # every word new
+    assert t.tokenize(text, language) == first  # every word learned
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.sampled_from(["http", "https", "HTTP"]),
        st.text(st.sampled_from(list("abcXYZ09.-")), min_size=1, max_size=12),
        st.text(st.sampled_from(list("abc/._~%-:@!$&'()*+,;=X")), max_size=20))

@@ -163,6 +163,9 @@ def tokenize(text: str, language: str = "en") -> list[Token]:
     spans: list[tuple[str, int, int]] = []
     for m in WORD.finditer(text):
         raw, start, end = m.group(), m.start(), m.end()
+        if raw in WORD_OF:  # a word already learned folds to one word: itself, one span
+            spans.append((raw, start, end))
+            continue
         parts = source_words(raw)
         folded = fold(raw)
         if len(parts) > 1 and len(folded) == len(raw) and CJK.search(folded):
