@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .query import DEFAULT_FIELDS, FIELDS, And, Near, Node, Not, Or, Phrase, Prefix, Regex, leaves
-from .text import CJK, WORD_OF, Token, intern, source_words, stems_of, tokenize, word_and_stem
+from .text import CJK, WORD_OF, Token, intern, source_word_set, stems_of, tokenize, word_and_stem
 
 log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds per field
@@ -70,8 +70,7 @@ class Field:
         self.name = name
         self.text = text
         self.language = language
-        self.raws = source_words(text) if text else []
-        self.rawset = set(self.raws)
+        self.raws, self.rawset = source_word_set(text) if text else ([], set())
 
     @lazy
     def words(self) -> list[str]:

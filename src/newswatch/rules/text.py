@@ -254,12 +254,19 @@ def source_words(text: str) -> list[str]:
     The hot path of matching: after this, `WORD_OF[raw]` holds every word's
     folded form; stems_of() finds their stems in an article's language.
     """
+    return source_word_set(text)[0]
+
+
+def source_word_set(text: str) -> tuple[list[str], set[str]]:
+    """source_words(), and the set of them (made anyway, to find the new ones)."""
     raws = _fast_split(text)
     if raws is None:
         raws = WORD.findall(text)
-    if WORD_OF.keys() >= set(raws):
-        return raws
-    return [part for r in raws for part in ((r,) if r in WORD_OF else _learn(r))]
+    found = set(raws)
+    if WORD_OF.keys() >= found:
+        return raws, found
+    raws = [part for r in raws for part in ((r,) if r in WORD_OF else _learn(r))]
+    return raws, set(raws)
 
 
 def word_and_stem(raw: str, language: str = "en") -> tuple[str, str]:
