@@ -12,10 +12,30 @@ from click.testing import CliRunner
 from newswatch import config as config_module
 from newswatch.cli import main
 from newswatch.daemon import poll_all
-from newswatch.stories import DEFAULT_THRESHOLD, headline_key, similarity
+from newswatch.stories import DEFAULT_THRESHOLD, Stories, headline_key, similarity
 from servers import FeedServer, Item, Webhook, rss
 
 PAIRS = Path(__file__).parent / "data" / "headline-pairs.tsv"
+
+
+def test_stories_are_forgotten_after_their_window_and_only_then() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    stories = Stories(window=3600)
+    stories.start(1, "kyiv-independent", "Russia launches largest drone attack on Kyiv", {"r"}, t0)
+    stories.start(2, "bbc", "Parliament passes the budget for 2027", {"r"},
+                  t0 + timedelta(minutes=30))
+    later = t0 + timedelta(minutes=59)
+    stories.expire(later)
+    assert stories.find("bbc", "Russia launches largest drone attack on Kyiv", later) is not None
+    after = t0 + timedelta(minutes=61)
+    stories.expire(after)
+    assert sorted(stories.stories) == [2]
+    assert stories.find("bbc", "Russia launches largest drone attack on Kyiv", after) is None
+    assert all(1 not in ids for ids in stories.by_word.values())
+    stories.expire(t0 + timedelta(minutes=91))
+    assert not stories.stories and not stories.by_word
 
 
 def test_threshold_separates_the_labelled_headline_pairs() -> None:

@@ -12,7 +12,7 @@ start.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -81,6 +81,7 @@ class Stories:
         self.window, self.threshold = window, threshold
         self.stories: dict[int, Story] = {}
         self.by_word: defaultdict[str, set[int]] = defaultdict(set)
+        self.order: deque[int] = deque()  # story ids as started, for expire()
 
     def __len__(self) -> int:
         return len(self.stories)
@@ -105,6 +106,7 @@ class Stories:
               when: datetime) -> Story:
         story = Story(story_id, headline_key(title), when, {feed}, set(rules))
         self.stories[story_id] = story
+        self.order.append(story_id)
         for word in story.key.words:
             self.by_word[word].add(story_id)
         return story
@@ -114,10 +116,19 @@ class Stories:
         story.rules.update(rules)
 
     def expire(self, now: datetime) -> None:
+        """Forget stories older than the window, from the oldest on: a poll's cost does not
+        grow with the stories kept. (One started a moment before a later-stored one
+        goes with it; find() skips it meanwhile.)"""
         oldest = now - timedelta(seconds=self.window)
-        for story_id in [i for i, s in self.stories.items() if s.started < oldest]:
-            story = self.stories.pop(story_id)
+        while self.order:
+            story = self.stories.get(self.order[0])
+            if story is not None and story.started >= oldest:
+                break
+            self.order.popleft()
+            if story is None:
+                continue
+            del self.stories[story.id]
             for word in story.key.words:
-                self.by_word[word].discard(story_id)
+                self.by_word[word].discard(story.id)
                 if not self.by_word[word]:
                     del self.by_word[word]
