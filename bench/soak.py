@@ -80,8 +80,7 @@ def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 def delivered(hook: Webhook) -> Counter[str]:
-    with hook.lock:
-        return Counter(m for msg in hook.messages for m in LINK.findall(msg["message"]))
+    return Counter(m for msg in hook.messages for m in LINK.findall(msg["message"]))
 
 
 def soak(kills: int, feeds: int, fail_rate: float, seed: int, drain: float = 90.0,
@@ -120,9 +119,8 @@ def soak(kills: int, feeds: int, fail_rate: float, seed: int, drain: float = 90.
         if keep is not None:
             import shutil
             shutil.copytree(directory, keep, dirs_exist_ok=True)
-            with hook.lock:
-                (keep / "received.txt").write_text("\n".join(
-                    f"{m['title']} {LINK.findall(m['message'])}" for m in hook.messages))
+            (keep / "received.txt").write_text("\n".join(
+                f"{m['title']} {LINK.findall(m['message'])}" for m in hook.messages))
     server.close()
     hook.close()
     return {

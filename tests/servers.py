@@ -161,32 +161,48 @@ class Webhook:
     """Receives apprise json:// posts; can be told to fail."""
 
     def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
+        self._messages: list[dict[str, Any]] = []
+        self._active = 0  # posts being answered: read `messages` once they are done
         self.fail = False
         self.fail_rate = 0.0  # share of posts answered 500 at random
         self.random = random.Random(0)
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         hook = self
 
         class Handler(_Quiet):
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                payload = json.loads(self.rfile.read(length) or b"{}")
                 with hook.lock:
-                    failing = hook.fail or hook.random.random() < hook.fail_rate
-                status = 500 if failing else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                self.wfile.flush()
-                # Accepted means answered 200: a message counts once the answer is out.
-                if not failing:
+                    hook._active += 1
+                try:
+                    length = int(self.headers.get("Content-Length", 0))
+                    payload = json.loads(self.rfile.read(length) or b"{}")
                     with hook.lock:
-                        hook.messages.append(payload)
+                        failing = hook.fail or hook.random.random() < hook.fail_rate
+                    status = 500 if failing else 200
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    self.wfile.flush()
+                    # Accepted means answered 200: a message counts once the answer is out.
+                    if not failing:
+                        with hook.lock:
+                            hook._messages.append(payload)
+                finally:
+                    with hook.lock:
+                        hook._active -= 1
+                        hook.lock.notify_all()
 
         self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The messages accepted so far, once the posts being answered are recorded
+        (a sender may have read the 200 a moment before the post is counted)."""
+        with self.lock:
+            self.lock.wait_for(lambda: self._active == 0, timeout=5.0)
+            return list(self._messages)
 
     @property
     def apprise_url(self) -> str:
@@ -196,11 +212,10 @@ class Webhook:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
-                if len(self.messages) >= count:
-                    return list(self.messages)
+                if len(self._messages) >= count:
+                    return self.messages
             time.sleep(0.05)
-        with self.lock:
-            return list(self.messages)
+        return self.messages
 
     def close(self) -> None:
         self.httpd.shutdown()
