@@ -19,7 +19,17 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .query import DEFAULT_FIELDS, FIELDS, And, Near, Node, Not, Or, Phrase, Prefix, Regex, leaves
-from .text import CJK, WORD_OF, Token, intern, source_word_set, stems_of, tokenize, word_and_stem
+from .text import (
+    CACHE_MAX,
+    CJK,
+    WORD_OF,
+    Token,
+    intern,
+    source_word_set,
+    stems_of,
+    tokenize,
+    word_and_stem,
+)
 
 log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds per field
@@ -500,7 +510,7 @@ class Matcher:
             hits.extend(i for prefix, i in self.prefixes.get(word[:n], ())
                         if word.startswith(prefix))
         by_word, idle = self._by_word[language], self._idle[language]
-        if len(by_word) + len(idle) >= 200_000:
+        if len(by_word) + len(idle) >= CACHE_MAX:
             by_word.clear()
             idle.clear()
         if not hits:
