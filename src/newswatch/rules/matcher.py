@@ -123,11 +123,18 @@ class Field:
 
 
 class Document:
-    def __init__(self, fields: dict[str, Field], language: str = "en") -> None:
-        self.fields = fields
+    def __init__(self, texts: dict[str, str], language: str = "en") -> None:
+        self.texts = texts  # field name -> its text ('' when empty)
         self.language = language
-        # Every distinct source word, for the matcher's trigger lookup.
-        self.raws = set().union(*[f.rawset for f in fields.values() if f.raws])
+        # Every distinct source word, for the matcher's trigger lookup: one split of
+        # the whole text. Most articles trigger no rule, and their fields are never
+        # split one by one.
+        self.text = " \n ".join([t for t in texts.values() if t])
+        self.raws = source_word_set(self.text)[1] if self.text else set()
+
+    @lazy
+    def fields(self) -> dict[str, Field]:
+        return {name: Field(name, self.texts[name], self.language) for name in FIELDS}
 
     @lazy
     def stemset(self) -> frozenset[str]:
@@ -146,9 +153,8 @@ class Document:
         """A document in a language (a code of text.LANGUAGES; '' when unknown)."""
         if not isinstance(category, str):
             category = " \n ".join(category)
-        texts = {"title": title, "summary": summary, "content": content, "author": author,
-                 "category": category}
-        return cls({name: Field(name, texts[name] or "", language) for name in FIELDS}, language)
+        return cls({"title": title or "", "summary": summary or "", "content": content or "",
+                    "author": author or "", "category": category or ""}, language)
 
     @lazy
     def wordset(self) -> frozenset[str]:
@@ -396,6 +402,29 @@ def triggers(node: Node, cost: Counter[str] | None = None) -> frozenset[str] | N
     return min(options, key=price) if options else None
 
 
+def text_triggers(node: Node, cost: Counter[str] | None = None,
+                  ) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """triggers(), where a regex with literal parts is indexable too: (keys, needles),
+    one of which must occur for `node` to match; a needle as a substring of the text
+    (see query.literals). None: the node must be tried on every article."""
+    if isinstance(node, Regex):
+        return (_EMPTY, node.needles[:1]) if node.needles else None
+    keys = triggers(node, cost)
+    if keys is not None:
+        return keys, ()
+    if isinstance(node, Phrase | Prefix | Not):
+        return None
+    children = [node.left, node.right] if isinstance(node, Near) else list(node.children)
+    found = [text_triggers(c, cost) for c in children]
+    if isinstance(node, Or):
+        if any(f is None for f in found):
+            return None
+        return (frozenset().union(*[f[0] for f in found if f]),
+                tuple(n for f in found if f for n in f[1]))
+    # AND, NEAR: one child's triggers are enough (a child with keys was taken above).
+    return next((f for f in found if f is not None), None)
+
+
 class Matcher:
     """All rules, compiled once; `match` returns the names of the matching rules."""
 
@@ -453,7 +482,9 @@ class Matcher:
     def _index(self, cost: Counter[str]) -> None:
         self.index: defaultdict[str, list[int]] = defaultdict(list)
         self.prefixes: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
-        self.always: list[int] = []  # regex-only rules: evaluated for every article
+        self.always: list[int] = []  # rules nothing indexes: evaluated for every article
+        # Rules a regex's literal text triggers: (needle, has no letters, rule).
+        self.needles: list[tuple[str, bool, int]] = []
         self.requires: list[tuple[frozenset[str], ...]] = []
         for i, rule in enumerate(self.rules):
             keys = triggers(rule.node, cost)
@@ -461,9 +492,15 @@ class Matcher:
             # the rarest first.
             needs = self.needs[i] - {keys}
             self.requires.append(tuple(sorted(needs, key=lambda n: sum(cost[k] for k in n))))
+            needles: tuple[str, ...] = ()
             if keys is None:
-                self.always.append(i)
-                continue
+                found = text_triggers(rule.node, cost)
+                if found is None:
+                    self.always.append(i)
+                    continue
+                keys, needles = found
+            for needle in needles:
+                self.needles.append((needle, bool(_CASELESS.fullmatch(needle)), i))
             for k in keys:
                 if k.startswith(_PREFIX_KEY):
                     prefix = k[1:]
@@ -522,6 +559,16 @@ class Matcher:
     def candidates(self, doc: Document) -> set[int]:
         """Rules one of whose triggers occurs in the document."""
         found = set(self.always)
+        if self.needles:
+            text, folded = doc.text, None
+            for needle, caseless, i in self.needles:
+                if needle in text:
+                    found.add(i)
+                elif not caseless:
+                    if folded is None:
+                        folded = fold_ascii(text)
+                    if needle in folded:
+                        found.add(i)
         language = doc.language
         by_word = self._by_word[language]  # a word's stem depends on the article's language
         for raw in doc.raws - self._idle[language]:  # most trigger nothing: skip them in C

@@ -334,8 +334,8 @@ def literals(pattern: str) -> tuple[str, ...]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from re import _constants as c
-            from re import _parser
+            from re import _constants as c  # type: ignore[attr-defined]
+            from re import _parser  # type: ignore[attr-defined]
 
             tree = _parser.parse(pattern, re.IGNORECASE)
     except Exception:  # noqa: BLE001 (not Python syntax, or a private module changed)
