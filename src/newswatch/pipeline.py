@@ -101,15 +101,14 @@ class Pipeline:
             digest = hashlib.sha256(response.body).hexdigest() if response.body else None
             if response.not_modified or (same_url and digest == state.body_hash):
                 return self._record_unchanged(feed, response, started)
-            parsed = await self.parsers.parse(feed.name, response.body, response.headers,
-                                              response.encoding, self.config.settings.max_body)
-            fresh = self.store.unseen(parsed.articles)
+            args = (feed.name, response.body, response.headers, response.encoding,
+                    self.config.settings.max_body)
             if not state.polled:  # first poll: older articles are recorded, not alerted
                 cutoff = started - timedelta(seconds=self.config.settings.backfill)
-                alertable = [a for a in fresh if a.published and a.published >= cutoff]
+                parsed, matches = await self.parsers.parse_and_match(*args, cutoff)
             else:
-                alertable = fresh
-            matches = await self.parsers.match(alertable)
+                parsed = await self.parsers.parse(*args)
+                matches = await self.parsers.match(self.store.unseen(parsed.articles))
         except (FetchError, ParseError) as e:
             return self._record_failure(feed, state.error_count if same_url else 0, e, started,
                                         reset=not same_url)
@@ -126,7 +125,11 @@ class Pipeline:
         # carrying the same story may have stored it meanwhile.
         fresh = self.store.unseen(articles)
         keys = {a.key for a in fresh}
-        matches = [m for m in matches if m.article.key in keys]
+        by_key: dict[str, Match] = {}  # one match per article (a feed may repeat one)
+        for m in matches:
+            if m.article.key in keys:
+                by_key.setdefault(m.article.key, m)
+        matches = list(by_key.values())
         alerts = 0
         later: list[Callable[[], object]] = []  # story bookkeeping, once the commit is done
         self.stories.expire(started)

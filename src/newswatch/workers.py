@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
 from typing import TypeVar
 
 from .bodies import decode
@@ -75,6 +76,17 @@ def _match(articles: list[Article]) -> list[Match]:
     return [m for a in articles if (m := _rules.match(a))]
 
 
+def _alertable(articles: list[Article], since: datetime) -> list[Article]:
+    """A new feed's articles worth an alert: those published since `since`."""
+    return [a for a in articles if a.published and a.published >= since]
+
+
+def _read_and_match(feed: str, body: bytes, headers: dict[str, str], encoding: str, cap: int,
+                    since: datetime) -> tuple[ParsedFeed, list[Match]]:
+    parsed = read_feed(feed, body, headers, encoding, cap)
+    return parsed, _match(_alertable(parsed.articles, since)) if _rules is not None else []
+
+
 class Parsers:
     """Worker processes that parse feeds and match articles (workers=0: a local thread)."""
 
@@ -104,6 +116,19 @@ class Parsers:
             return await asyncio.to_thread(read_feed, *args)
         parsed: ParsedFeed = await self._run(read_feed, *args)
         return parsed
+
+    async def parse_and_match(self, feed: str, body: bytes, headers: dict[str, str],
+                              encoding: str, cap: int, since: datetime,
+                              ) -> tuple[ParsedFeed, list[Match]]:
+        """A feed never polled before, in one trip: every article is new, so parse it
+        and match those published since `since` (the caller keeps the matches of
+        the articles it finds unseen)."""
+        if self.workers == 0 or not self.config.rules:
+            parsed = await self.parse(feed, body, headers, encoding, cap)
+            return parsed, await self.match(_alertable(parsed.articles, since))
+        found: tuple[ParsedFeed, list[Match]] = await self._run(
+            _read_and_match, feed, body, headers, encoding, cap, since)
+        return found
 
     async def match(self, articles: list[Article]) -> list[Match]:
         """The articles that match a rule, with the rules and a snippet."""
