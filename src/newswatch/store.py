@@ -81,6 +81,9 @@ class Outgoing:
 
 class Store:
     def __init__(self, path: Path | str) -> None:
+        if sqlite3.sqlite_version_info < (3, 35):  # INSERT ... RETURNING
+            raise StorageError(f"newswatch needs SQLite 3.35 or newer; Python's sqlite3 "
+                               f"module uses {sqlite3.sqlite_version}")
         self.path = Path(path)
         self._lock_file: int | None = None
         self._owner = threading.get_ident()
