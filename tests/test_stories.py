@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newswatch import config as config_module
 from newswatch.cli import main
@@ -126,3 +128,31 @@ def test_story_grouping_can_be_turned_off(feed_server: FeedServer, webhook: Webh
              "b": [Item("Russia launches largest drone attack on Ukraine", "https://b.example/2")]}
     poll(setup(feed_server, webhook, write_config, feeds, extra='story_window = "0s"'))
     assert len(webhook.wait_for(2)) == 2
+
+
+_WORDS = ["Russia", "Ukraine", "drone", "attack", "largest", "Kyiv", "Odesa", "12", "7",
+          "strikes", "port", "grain", "talks", "ceasefire", "the", "after", "on"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=7).map(" ".join),
+                min_size=1, max_size=12),
+       st.lists(st.sampled_from(_WORDS), min_size=1, max_size=7).map(" ".join),
+       st.sampled_from([0.3, 0.5, 0.7]))
+def test_story_lookup_finds_what_comparing_with_every_story_finds(
+        titles: list[str], title: str, threshold: float) -> None:
+    """find() compares a headline only with stories sharing enough words; it must pick
+    a story exactly as well as comparing with every story does."""
+    from datetime import UTC, datetime
+
+    when = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    stories = Stories(threshold=threshold)
+    for i, t in enumerate(titles):
+        stories.start(i + 1, f"feed{i}", t, {"r"}, when)
+    key = headline_key(title)
+    best = max((similarity(key, s.key) for s in stories.stories.values()), default=0.0)
+    found = stories.find("elsewhere", title, when)
+    if best >= threshold:
+        assert found is not None and similarity(key, found.key) == best
+    else:
+        assert found is None

@@ -12,7 +12,7 @@ start.
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -93,8 +93,18 @@ class Stories:
         key = headline_key(title)
         oldest = when - timedelta(seconds=self.window)
         best, best_score = None, self.threshold
-        for story_id in set().union(*(self.by_word.get(w, ()) for w in key.words)):
+        # Words shared with each story that has any: a story whose words' Jaccard
+        # similarity is below the threshold is passed over without similarity()
+        # (common words make long lists: "attack", "Ukraine").
+        shared: Counter[int] = Counter()
+        for w in key.words:
+            shared.update(self.by_word.get(w, ()))
+        n, floor = len(key.words), self.threshold / (1 + self.threshold)
+        for story_id, common in shared.items():
             story = self.stories[story_id]
+            # common / (n + m - common) >= t  <=>  common >= t / (1 + t) * (n + m)
+            if common < floor * (n + len(story.key.words)) - 1e-9:
+                continue
             if story.started < oldest or feed in story.feeds:
                 continue
             score = similarity(key, story.key)
