@@ -172,7 +172,9 @@ class Notifier:
                        accepted: Callable[[], None] | None) -> bool:
         with self._apprise_lock:
             if name not in self._apprise:
-                ap = apprise.Apprise()
+                # Sent in this thread (apprise would hand each message to a pool thread of
+                # its own): the acceptance is recorded with one thread switch fewer.
+                ap = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
                 if not ap.add(self.targets[name].url):
                     return False
                 self._apprise[name] = (threading.Lock(), ap)
