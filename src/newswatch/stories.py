@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from .rules.text import source_words, stems_of
 
@@ -36,6 +37,7 @@ class HeadlineKey:
     numbers: frozenset[str]
 
 
+@lru_cache(maxsize=1024)  # an alerted headline is looked up, then starts its story
 def headline_key(title: str) -> HeadlineKey:
     """The words of a headline that tell one story from another."""
     raws = source_words(title)
