@@ -138,7 +138,7 @@ _WORDS = ["Russia", "Ukraine", "drone", "attack", "largest", "Kyiv", "Odesa", "1
 @given(st.lists(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=7).map(" ".join),
                 min_size=1, max_size=12),
        st.lists(st.sampled_from(_WORDS), min_size=1, max_size=7).map(" ".join),
-       st.sampled_from([0.3, 0.5, 0.7]))
+       st.sampled_from([0.1, 0.3, 0.5, 0.7, 0.9, 1.0]))
 def test_story_lookup_finds_what_comparing_with_every_story_finds(
         titles: list[str], title: str, threshold: float) -> None:
     """find() compares a headline only with stories sharing enough words; it must pick

@@ -12,7 +12,8 @@ start.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict, deque
+import math
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -95,16 +96,18 @@ class Stories:
         key = headline_key(title)
         oldest = when - timedelta(seconds=self.window)
         best, best_score = None, self.threshold
-        # Words shared with each story that has any: a story whose words' Jaccard
-        # similarity is below the threshold is passed over without similarity()
-        # (common words make long lists: "attack", "Ukraine").
-        shared: Counter[int] = Counter()
-        for w in key.words:
-            shared.update(self.by_word.get(w, ()))
+        # Jaccard similarity t needs common / (n + m - common) >= t, that is common >=
+        # t / (1 + t) * (n + m), so at least k of the headline's n words in common; a
+        # story with k in common has one of any n - k + 1 of them. Only the stories
+        # under the n - k + 1 rarest words are looked at: common words make long
+        # lists ("attack", "Ukraine").
         n, floor = len(key.words), self.threshold / (1 + self.threshold)
-        for story_id, common in shared.items():
+        k = math.ceil(floor * (n + 1) - 1e-9)
+        words = sorted(key.words, key=lambda w: len(self.by_word.get(w, ())))
+        candidates = set().union(*(self.by_word.get(w, ()) for w in words[: max(0, n - k + 1)]))
+        for story_id in candidates:
             story = self.stories[story_id]
-            # common / (n + m - common) >= t  <=>  common >= t / (1 + t) * (n + m)
+            common = len(key.words & story.key.words)
             if common < floor * (n + len(story.key.words)) - 1e-9:
                 continue
             if story.started < oldest or feed in story.feeds:
