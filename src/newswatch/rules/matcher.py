@@ -168,11 +168,6 @@ class Document:
     def has_prefix(self, prefix: str) -> bool:
         return _has_prefix(self.default_words, prefix)
 
-    @lazy
-    def bigrams(self) -> frozenset[str]:
-        """Every pair of adjacent stems in any field, as 'a b'."""
-        return frozenset().union(*[f.bigrams for f in self.fields.values() if f.raws])
-
 
 class RegexTimeout(Exception):
     "A rule's regex ran past its time limit"
