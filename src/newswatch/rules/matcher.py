@@ -218,16 +218,31 @@ def fold_ascii(text: str) -> str:
     return text.lower().replace("ſ", "s")
 
 
+class _Haystack:
+    """A text to look for regex needles (query.literals) in, as a case-insensitive
+    regex would find them; folded (fold_ascii) once, when a needle with letters is
+    not found as it is."""
+
+    __slots__ = ("text", "folded")
+
+    def __init__(self, text: str) -> None:
+        self.text, self.folded = text, ""
+
+    def has(self, needle: str) -> bool:
+        if needle in self.text:
+            return True
+        if _CASELESS.fullmatch(needle):
+            return False
+        if not self.folded:
+            self.folded = fold_ascii(self.text)
+        return needle in self.folded
+
+
 def _regex_search(node: Regex, text: str) -> list[tuple[int, int]]:
-    folded = None
-    for needle in node.needles:  # substrings every match contains
-        if needle not in text:
-            if _CASELESS.fullmatch(needle):
-                return []
-            if folded is None:
-                folded = fold_ascii(text)
-            if needle not in folded:
-                return []
+    if node.needles:  # substrings every match contains
+        haystack = _Haystack(text)
+        if not all(haystack.has(needle) for needle in node.needles):
+            return []
     try:
         return [m.span() for m in node.compiled.finditer(text, timeout=REGEX_TIMEOUT)]
     except TimeoutError:
@@ -478,8 +493,7 @@ class Matcher:
         self.index: defaultdict[str, list[int]] = defaultdict(list)
         self.prefixes: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
         self.always: list[int] = []  # rules nothing indexes: evaluated for every article
-        # Rules a regex's literal text triggers: (needle, has no letters, rule).
-        self.needles: list[tuple[str, bool, int]] = []
+        self.needles: list[tuple[str, int]] = []  # rules a regex's literal text triggers
         self.requires: list[tuple[frozenset[str], ...]] = []
         for i, rule in enumerate(self.rules):
             keys = triggers(rule.node, cost)
@@ -494,8 +508,7 @@ class Matcher:
                     self.always.append(i)
                     continue
                 keys, needles = found
-            for needle in needles:
-                self.needles.append((needle, bool(_CASELESS.fullmatch(needle)), i))
+            self.needles.extend((needle, i) for needle in needles)
             for k in keys:
                 if k.startswith(_PREFIX_KEY):
                     prefix = k[1:]
@@ -555,15 +568,8 @@ class Matcher:
         """Rules one of whose triggers occurs in the document."""
         found = set(self.always)
         if self.needles:
-            text, folded = doc.text, None
-            for needle, caseless, i in self.needles:
-                if needle in text:
-                    found.add(i)
-                elif not caseless:
-                    if folded is None:
-                        folded = fold_ascii(text)
-                    if needle in folded:
-                        found.add(i)
+            haystack = _Haystack(doc.text)
+            found.update(i for needle, i in self.needles if haystack.has(needle))
         language = doc.language
         by_word = self._by_word[language]  # a word's stem depends on the article's language
         for raw in doc.raws - self._idle[language]:  # most trigger nothing: skip them in C
