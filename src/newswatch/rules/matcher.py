@@ -11,14 +11,26 @@ rules, and only those are evaluated in full. Pure: no I/O.
 from __future__ import annotations
 
 import logging
-import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .query import DEFAULT_FIELDS, FIELDS, And, Near, Node, Not, Or, Phrase, Prefix, Regex, leaves
+from .query import (
+    DEFAULT_FIELDS,
+    FIELDS,
+    And,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    Regex,
+    caseless,
+    leaves,
+)
 from .text import (
     CACHE_MAX,
     CJK,
@@ -33,7 +45,6 @@ from .text import (
 
 log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds per field
-_CASELESS = re.compile(r"[\x00-\x40\x5b-\x60\x7b-\x7f]+")  # ASCII, no letters
 _PREFIX_KEY = "\0"  # marks a prefix trigger among stems
 Span = tuple[int, int]  # first and last token position, inclusive
 _EMPTY: frozenset[str] = frozenset()
@@ -231,7 +242,7 @@ class _Haystack:
     def has(self, needle: str) -> bool:
         if needle in self.text:
             return True
-        if _CASELESS.fullmatch(needle):
+        if caseless(needle):
             return False
         if not self.folded:
             self.folded = fold_ascii(self.text)

@@ -363,7 +363,12 @@ def literals(pattern: str) -> tuple[str, ...]:
     except Exception:  # noqa: BLE001
         return ()
     # Needles without letters first: they are looked for without lower-casing the text.
-    return tuple(sorted({s.lower() for s in found}, key=lambda s: (s.upper() != s, -len(s))))
+    return tuple(sorted({s.lower() for s in found}, key=lambda s: (not caseless(s), -len(s))))
+
+
+def caseless(needle: str) -> bool:
+    """Whether a needle of literals() has no letters: it is found as it is, or not at all."""
+    return needle.upper() == needle
 
 
 def parse(query: str, stem: bool = True) -> Node:

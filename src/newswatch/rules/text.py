@@ -198,11 +198,9 @@ def stems_of(raws: list[str], language: str) -> list[str]:
         return [table[r] for r in raws]
     except KeyError:
         missing = list({r for r in raws if r not in table})
-        known = [r for r in missing if r in WORD_OF]
-        if len(known) < len(missing):  # the cache was emptied since: learn again
-            for r in missing:
-                if r not in WORD_OF:
-                    _learn(r)
+        for r in missing:
+            if r not in WORD_OF:  # the cache was emptied since: learn again
+                _learn(r)
         table.update(zip(missing, _stem_all(missing, language), strict=True))
         return [table[r] for r in raws]
 
@@ -378,6 +376,6 @@ def slot(canonical: str) -> frozenset[str]:
 
 def intern(keys: frozenset[str]) -> frozenset[str]:
     """One shared copy of a set of stems: 10,000 rules repeat their words, and the
-    sets built from them (synonym slots, pair prechecks), often."""
+    sets built from them (synonym slots, OR-group prechecks), often."""
     return _INTERNED.setdefault(keys, keys)
 
