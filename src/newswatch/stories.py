@@ -5,7 +5,7 @@ headline is a near-duplicate (token-set similarity of the stemmed headline
 words, function words left out, at least `threshold`) within `window` joins
 it: it is recorded against the story ("also reported by ...") and alerts only
 for rules the story had not matched yet. The threshold was chosen on the
-headline pairs in tests/data/headline-pairs.tsv (`python bench/stories.py`).
+headline pairs in tests/data/headline-pairs.tsv, which a test scores.
 Stories live in memory for the window and are rebuilt from the database on
 start.
 """

@@ -84,7 +84,7 @@ def _alertable(articles: list[Article], since: datetime) -> list[Article]:
 def _read_and_match(feed: str, body: bytes, headers: dict[str, str], encoding: str, cap: int,
                     since: datetime) -> tuple[ParsedFeed, list[Match]]:
     parsed = read_feed(feed, body, headers, encoding, cap)
-    return parsed, _match(_alertable(parsed.articles, since)) if _rules is not None else []
+    return parsed, _match(_alertable(parsed.articles, since))
 
 
 class Parsers:
