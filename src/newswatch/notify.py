@@ -99,8 +99,7 @@ def format_alert(alert: Outgoing, fmt: str = "markdown", title_template: str = "
         title = alert.title or alert.url
     if body_template:
         return title, Template(body_template).safe_substitute(fields)
-    stamp = f" · {fields['published']}" if fields["published"] else ""
-    footer = f"{fields['feed']}{stamp} · matched: {fields['rules']}"
+    footer = _footer(alert, fmt)
     snippet = fields["snippet"]
     if fmt == "html":
         parts = [f"<p>{snippet}</p>" if snippet else "", f"<p>{fields['link']}<br>{footer}</p>"]
@@ -109,13 +108,18 @@ def format_alert(alert: Outgoing, fmt: str = "markdown", title_template: str = "
     return title, "\n".join(lines)
 
 
+def _footer(alert: Outgoing, fmt: str) -> str:
+    """The line under an alert: its feed, when it was published, the rules it matched."""
+    return render(f"{alert.feed}{_when(alert.published)} · matched: {', '.join(alert.rules)}",
+                  fmt)
+
+
 def format_digest(alerts: Sequence[Outgoing], fmt: str = "markdown") -> tuple[str, str]:
     """Title and body of one message listing several alerts."""
     title = f"newswatch: {len(alerts)} alerts"
     entries = []
     for a in alerts:
-        rules = ", ".join(a.rules)
-        footer = render(f"{a.feed}{_when(a.published)} · matched: {rules}", fmt)
+        footer = _footer(a, fmt)
         if fmt == "html":
             link = f'<a href="{html.escape(a.url, quote=True)}">{html.escape(a.title or a.url)}</a>'
             entries.append(f"<li>{link}<br>{footer}</li>")
