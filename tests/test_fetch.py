@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from newswatch.bodies import decode
 from newswatch.errors import FetchError
 from newswatch.fetch import Fetcher, Response, public_url, retry_after
 from newswatch.models import Settings
@@ -78,12 +79,12 @@ def test_gzip_body_is_decoded_and_capped_after_decoding(feed_server: FeedServer)
     url = feed_server.publish("/small.gz", "<rss>hello</rss>", gzip=True)
     small = fetch(url)
     assert small.encoding == "gzip" and small.body != b"<rss>hello</rss>"  # decoded by a worker
-    assert small.decoded(100_000) == b"<rss>hello</rss>"
+    assert decode(small.body, small.encoding, 100_000) == b"<rss>hello</rss>"
     bomb = feed_server.publish("/bomb.gz", b"\0" * 5_000_000, gzip=True)  # ~5 KB on the wire
     response = fetch(bomb)
     assert len(response.body) < 10_000
     with pytest.raises(FetchError, match="body too large"):
-        response.decoded(100_000)
+        decode(response.body, response.encoding, 100_000)
 
 
 def test_unknown_content_encoding_is_refused(feed_server: FeedServer) -> None:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from . import __version__
-from .bodies import Decoder, decode
+from .bodies import Decoder
 from .errors import FetchError
 from .models import Settings
 
@@ -38,7 +38,7 @@ MAX_REDIRECTS = 5
 class Response:
     status: int  # 200 or 304
     url: str  # after redirects
-    body: bytes = b""  # as sent: still compressed when `encoding` says so (see decode)
+    body: bytes = b""  # as sent: still compressed when `encoding` says so (see bodies.decode)
     headers: dict[str, str] = field(default_factory=dict)
     etag: str | None = None
     last_modified: str | None = None
@@ -46,9 +46,6 @@ class Response:
     retry_after: float | None = None
     fresh_for: float | None = None  # seconds, from Cache-Control max-age or Expires
     encoding: str = ""  # Content-Encoding of body: gzip, deflate or none
-
-    def decoded(self, cap: int) -> bytes:
-        return decode(self.body, self.encoding, cap)
 
     @property
     def not_modified(self) -> bool:
