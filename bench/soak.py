@@ -6,8 +6,10 @@ A local feed server keeps publishing (half the items match a rule), a local
 webhook refuses a share of the posts, and `newswatch run` is killed with
 SIGKILL at random moments and restarted, --kills times. Then the webhook
 recovers, the daemon drains its outbox, and the run prints the alerts
-expected, delivered, lost and duplicated. Exit 0 when none is lost or
-duplicated. Everything listens on 127.0.0.1.
+expected, delivered, lost and duplicated. Exit 0 when none is lost and none
+is duplicated but an alert the daemon reported in doubt at a restart (a kill
+between the target's answer and its record: the one repeat a crash can cause).
+Everything listens on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 from servers import FeedServer, Item, Webhook, rss  # noqa: E402
 
 LINK = re.compile(r"https://soak\.example/\S+")
+IN_DOUBT = re.compile(r"alert=(\d+) was on its way")
 
 
 class Publisher(threading.Thread):
@@ -112,10 +115,15 @@ def soak(kills: int, feeds: int, fail_rate: float, seed: int, drain: float = 90.
             time.sleep(0.2)
         proc.send_signal(signal.SIGTERM)
         clean_exit = proc.wait(timeout=15) == 0
+        log_text = log.read_text()
+        doubted = {int(n) for n in IN_DOUBT.findall(log_text)}
         with sqlite3.connect(directory / "soak.db") as conn:
             intact = conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            in_doubt = {url for id_, url in conn.execute(
+                "SELECT alerts.id, articles.url FROM alerts JOIN articles "
+                "ON articles.id = alerts.article_id") if id_ in doubted}
         got = delivered(hook)
-        traceback = "Traceback" in log.read_text()
+        traceback = "Traceback" in log_text
         if keep is not None:
             import shutil
             shutil.copytree(directory, keep, dirs_exist_ok=True)
@@ -127,6 +135,9 @@ def soak(kills: int, feeds: int, fail_rate: float, seed: int, drain: float = 90.
         "kills": kills, "expected": len(publisher.expected), "delivered": len(got),
         "lost": len(publisher.expected - set(got)),
         "duplicated": sum(n - 1 for n in got.values() if n > 1),
+        "in_doubt": len(in_doubt),
+        "unexplained_repeats": sum(n - 1 for link, n in got.items()
+                                   if n > 1 and link not in in_doubt),
         "unexpected": len(set(got) - publisher.expected),
         "clean_exit": int(clean_exit), "db_intact": int(intact), "tracebacks": int(traceback),
         "seconds": round(time.monotonic() - started),
@@ -143,10 +154,11 @@ def main() -> None:
     args = parser.parse_args()
     r = soak(args.kills, args.feeds, args.fail_rate, args.seed, keep=args.keep)
     print(f"\nkills {r['kills']}, {r['seconds']} s: alerts expected {r['expected']}, "
-          f"delivered {r['delivered']}, lost {r['lost']}, duplicated {r['duplicated']}, "
+          f"delivered {r['delivered']}, lost {r['lost']}, duplicated {r['duplicated']} "
+          f"({r['unexplained_repeats']} not reported in doubt; {r['in_doubt']} in doubt), "
           f"unexpected {r['unexpected']}; clean final exit {bool(r['clean_exit'])}, "
           f"database intact {bool(r['db_intact'])}, tracebacks {r['tracebacks']}")
-    sys.exit(0 if r["lost"] == 0 and r["duplicated"] == 0 and r["db_intact"] else 1)
+    sys.exit(0 if r["lost"] == 0 and r["unexplained_repeats"] == 0 and r["db_intact"] else 1)
 
 
 if __name__ == "__main__":

@@ -165,6 +165,7 @@ class Webhook:
         self._active = 0  # posts being answered: read `messages` once they are done
         self.fail = False
         self.fail_rate = 0.0  # share of posts answered 500 at random
+        self.slow_answer = 0.0  # seconds: act on a post at once, answer it this much later
         self.random = random.Random(0)
         self.lock = threading.Condition()
         hook = self
@@ -178,13 +179,18 @@ class Webhook:
                     payload = json.loads(self.rfile.read(length) or b"{}")
                     with hook.lock:
                         failing = hook.fail or hook.random.random() < hook.fail_rate
+                        slow = hook.slow_answer
+                        if slow and not failing:  # a service that acted, but answers late
+                            hook._messages.append(payload)
+                    if slow:
+                        time.sleep(slow)
                     status = 500 if failing else 200
                     self.send_response(status)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     self.wfile.flush()
                     # Accepted means answered 200: a message counts once the answer is out.
-                    if not failing:
+                    if not failing and not slow:
                         with hook.lock:
                             hook._messages.append(payload)
                 finally:
@@ -203,6 +209,12 @@ class Webhook:
         with self.lock:
             self.lock.wait_for(lambda: self._active == 0, timeout=5.0)
             return list(self._messages)
+
+    @property
+    def received(self) -> int:
+        """How many messages were accepted so far, without waiting for posts in progress."""
+        with self.lock:
+            return len(self._messages)
 
     @property
     def apprise_url(self) -> str:

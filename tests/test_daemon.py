@@ -296,3 +296,32 @@ def test_daemon_alerts_an_about_rule_from_its_embedding_backlog(
         assert len(webhook.messages) == 1
     finally:
         assert daemon.stop() == 0
+
+
+def test_a_daemon_killed_before_the_target_answered_sends_again_and_says_so(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    url = feed_server.publish("/wire.xml", rss([
+        Item("Largest drone attack on Odesa", "https://n.example/odesa")]))
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(url, webhook.apprise_url, {"drones": '"largest drone attack"'}))
+    webhook.slow_answer = 3.0  # the service acts on the message, its answer takes a while
+    daemon = Daemon(config)
+    assert wait_until(lambda: webhook.received == 1), daemon.output()
+    daemon.proc.kill()  # before the answer came back: newswatch cannot know it arrived
+    daemon.proc.wait()
+
+    webhook.slow_answer = 0.0
+    daemon = Daemon(config)
+    try:
+        # Sent again rather than risk losing it, and the log says it may be a repeat.
+        assert len(webhook.wait_for(2)) == 2, daemon.output()
+        assert wait_until(lambda: "target=hook alert=1 was on its way when newswatch stopped"
+                          in daemon.output()), daemon.output()
+    finally:
+        assert daemon.stop() == 0
+    # Accepted and recorded this time: a further restart sends nothing more.
+    daemon = Daemon(config)
+    time.sleep(2.5)
+    assert daemon.stop() == 0
+    assert len(webhook.messages) == 2
+    assert "on its way" not in daemon.output()

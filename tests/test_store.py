@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,31 @@ def test_a_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StorageError, match="cannot open database"):
         Store(path)
+
+
+def test_a_message_left_on_its_way_by_a_crash_is_in_doubt_once_and_still_pending(
+        tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V1.read_text())
+    when = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    store = Store(path)
+    [alert] = store.pending()["hook"]
+    store.mark_sending([alert.id], when)
+    store.close()  # the process died before the target answered
+
+    store = Store(path)
+    try:
+        [doubt] = store.in_doubt()
+        assert (doubt["id"], doubt["target"], doubt["url"]) == (alert.id, "hook", alert.url)
+        assert store.in_doubt() == []  # reported once
+        assert [a.id for a in store.pending()["hook"]] == [alert.id]  # and sent again
+
+        store.mark_sending([alert.id], when)
+        store.mark_failed_attempt(alert.id, "HTTP 500", when, give_up=False)
+        assert store.in_doubt() == []  # a refusal is an answer
+        store.mark_sending([alert.id], when)
+        store.mark_sent([alert.id], when)
+        assert store.in_doubt() == [] and store.pending() == {}
+    finally:
+        store.close()

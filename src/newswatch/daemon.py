@@ -56,6 +56,10 @@ def open_pipeline(config: Config) -> Pipeline:
     store = Store(config.settings.database)
     try:
         store.lock()
+        for alert in store.in_doubt():
+            log.warning("target=%s alert=%d was on its way when newswatch stopped (%s) without "
+                        "an answer from the target: sent again, it may arrive twice",
+                        alert["target"], alert["id"], alert["sending"])
     except Exception:
         store.close()
         raise

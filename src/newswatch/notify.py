@@ -12,8 +12,9 @@ import html
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from string import Template
+from typing import Protocol
 
 import apprise
 
@@ -151,6 +152,16 @@ def body_format(url: str) -> str:
     return next((f for f in ("markdown", "html") if f in names), "text")
 
 
+class Receipt(Protocol):
+    """Where a message's fate is written down, in the thread that sends it."""
+
+    def leaving(self) -> None:
+        """The message is about to go out: called just before the request."""
+
+    def accepted(self) -> None:
+        """The target accepted it: called the moment it answers."""
+
+
 class Notifier:
     """Sends messages to named targets."""
 
@@ -173,7 +184,7 @@ class Notifier:
         return self.formats[name]
 
     def _send_blocking(self, name: str, title: str, body: str, fmt: str,
-                       accepted: Callable[[], None] | None) -> bool:
+                       receipt: Receipt | None) -> bool:
         with self._apprise_lock:
             if name not in self._apprise:
                 # Sent in this thread (apprise would hand each message to a pool thread of
@@ -184,39 +195,40 @@ class Notifier:
                 self._apprise[name] = (threading.Lock(), ap)
             lock, ap = self._apprise[name]
         with lock:
+            if receipt is not None:
+                receipt.leaving()
             ok = bool(ap.notify(body=body, title=title, body_format=apprise.NotifyFormat(fmt)))
-            if ok and accepted is not None:
-                accepted()  # at once, in this thread: the window for a repeat stays tiny
+            if ok and receipt is not None:
+                receipt.accepted()  # at once, in this thread: the window for a repeat stays tiny
         return ok
 
-    async def send_alert(self, alert: Outgoing, accepted: Callable[[], None] | None = None
-                         ) -> None:
-        """Format an alert for its target and send it; `accepted` runs the moment it is."""
+    async def send_alert(self, alert: Outgoing, receipt: Receipt | None = None) -> None:
+        """Format an alert for its target and send it, telling `receipt` as it goes."""
         if alert.target not in self.targets:
             raise NotifyError(f"no target named {alert.target!r} in the config")
         fmt = self.format_of(alert.target)
         t = self.targets[alert.target]
         title, body = format_alert(alert, fmt, t.title_template, t.body_template)
-        await self.send(alert.target, title, body, fmt, accepted)
+        await self.send(alert.target, title, body, fmt, receipt)
 
     async def send_digest(self, alerts: Sequence[Outgoing],
-                          accepted: Callable[[], None] | None = None) -> None:
+                          receipt: Receipt | None = None) -> None:
         """Several alerts to one target as one message."""
         target = alerts[0].target
         if target not in self.targets:
             raise NotifyError(f"no target named {target!r} in the config")
         fmt = self.format_of(target)
         title, body = format_digest(alerts, fmt)
-        await self.send(target, title, body, fmt, accepted)
+        await self.send(target, title, body, fmt, receipt)
 
     async def send(self, name: str, title: str, body: str, fmt: str = "markdown",
-                   accepted: Callable[[], None] | None = None) -> None:
+                   receipt: Receipt | None = None) -> None:
         """Send one message; raise NotifyError unless the target accepted it."""
         if name not in self.targets:
             raise NotifyError(f"no target named {name!r} in the config")
         try:
             ok = await asyncio.wait_for(asyncio.to_thread(
-                self._send_blocking, name, title, body, fmt, accepted), SEND_TIMEOUT)
+                self._send_blocking, name, title, body, fmt, receipt), SEND_TIMEOUT)
         except TimeoutError:
             raise NotifyError(f"target {name!r} did not answer within {SEND_TIMEOUT:g}s") from None
         if not ok:

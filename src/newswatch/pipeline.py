@@ -349,12 +349,6 @@ class Pipeline:
                                           for t, items in pending.items()))
             return sum(sent)
 
-    def _mark_sent(self, alert_id: int) -> None:
-        self.store.mark_sent(alert_id, self.clock())
-
-    def _mark_sent_together(self, alert_ids: list[int]) -> None:
-        self.store.mark_sent_together(alert_ids, self.clock())
-
     def _policy(self, target: str) -> Policy:
         t = self.notifier.targets[target]
         quiet = None
@@ -377,12 +371,11 @@ class Pipeline:
         sent = 0
         for message in plan(policy, due, clock, recent):
             try:
+                receipt = _Receipt(self.store, [a.id for a in message], self.clock)
                 if len(message) == 1:
-                    await self.notifier.send_alert(
-                        message[0], partial(self._mark_sent, message[0].id))
+                    await self.notifier.send_alert(message[0], receipt)
                 else:
-                    await self.notifier.send_digest(
-                        message, partial(self._mark_sent_together, [a.id for a in message]))
+                    await self.notifier.send_digest(message, receipt)
             except NotifyError as e:
                 if not self._failed(target, message, e):
                     break
@@ -412,6 +405,21 @@ class Pipeline:
                 log.warning("target=%s alert=%d not sent (attempt %d): %s; next try at %s",
                             target, alert.id, alert.attempts + 1, e, iso(retry_at))
         return all_given_up
+
+
+@dataclass
+class _Receipt:
+    """A message's alerts marked leaving, then sent, from the thread that sends it."""
+
+    store: Store
+    ids: list[int]
+    clock: Callable[[], datetime]
+
+    def leaving(self) -> None:
+        self.store.mark_sending(self.ids, self.clock())
+
+    def accepted(self) -> None:
+        self.store.mark_sent(self.ids, self.clock())
 
 
 def _targets(config: Config) -> dict[str, tuple[str, ...]]:

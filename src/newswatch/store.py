@@ -7,7 +7,9 @@
 
 An alert is written in the same transaction that marks its article seen, so
 a crash either loses neither (the feed is fetched again) or keeps both; it
-is marked sent only after the target accepted it.
+is marked sent only after the target accepted it. While a message is out,
+its alerts carry the time it left (`sending`): one still marked after a crash
+may have reached the target before the process died, and is sent again.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ with without("numpy", "pandas"):
     import sqlite_utils
 
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def now() -> datetime:
@@ -147,7 +149,8 @@ class Store:
             raise StorageError(f"{self.path} was written by a newer newswatch "
                                f"(schema {version}, this one knows {SCHEMA_VERSION})")
         steps = {1: self._create_v1, 2: self._migrate_v2, 3: self._migrate_v3,
-                 4: self._migrate_v4, 5: self._migrate_v5, 6: self._migrate_v6}
+                 4: self._migrate_v4, 5: self._migrate_v5, 6: self._migrate_v6,
+                 7: self._migrate_v7}
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 steps[target]()
@@ -203,6 +206,10 @@ class Store:
         """Article embeddings for `about` rules, with the model that made them."""
         self.conn.execute("CREATE TABLE vectors (article_id INTEGER PRIMARY KEY "
                           "REFERENCES articles(id), model TEXT NOT NULL, vector BLOB NOT NULL)")
+
+    def _migrate_v7(self) -> None:
+        """When a message carrying an alert left, until the target answered."""
+        self.conn.execute("ALTER TABLE alerts ADD COLUMN sending TEXT")
 
     # -- feeds ---------------------------------------------------------------
 
@@ -364,20 +371,32 @@ class Store:
                              r[6] or "", r[7] or "", r[8], r[9], r[10]))
         return out
 
-    def mark_sent(self, alert_id: int, when: datetime) -> None:
-        """Record that a target accepted an alert; callable from any thread."""
-        conn = self._thread_conn()
-        conn.execute(
-            "UPDATE alerts SET status = 'sent', sent = ?, attempts = attempts + 1, "
-            "last_error = NULL WHERE id = ? AND status != 'sent'", (iso(when), alert_id))
-
-    def mark_sent_together(self, alert_ids: list[int], when: datetime) -> None:
-        """Record that a target accepted one message (a digest) carrying these alerts."""
+    def mark_sending(self, alert_ids: list[int], when: datetime) -> None:
+        """Record that a message carrying these alerts is leaving; callable from any thread."""
         marks = ",".join("?" * len(alert_ids))
         self._thread_conn().execute(
+            f"UPDATE alerts SET sending = ? WHERE id IN ({marks})", (iso(when), *alert_ids))
+
+    def mark_sent(self, alert_ids: list[int], when: datetime) -> None:
+        """Record that a target accepted one message carrying these alerts (several: a
+        digest); callable from any thread."""
+        marks = ",".join("?" * len(alert_ids))
+        batch = min(alert_ids) if len(alert_ids) > 1 else None
+        self._thread_conn().execute(
             "UPDATE alerts SET status = 'sent', sent = ?, attempts = attempts + 1, "
-            f"last_error = NULL, batch = ? WHERE id IN ({marks}) AND status != 'sent'",
-            (iso(when), min(alert_ids), *alert_ids))
+            f"last_error = NULL, sending = NULL, batch = ? WHERE id IN ({marks}) "
+            "AND status != 'sent'", (iso(when), batch, *alert_ids))
+
+    def in_doubt(self) -> list[dict[str, Any]]:
+        """Alerts whose message was leaving when a process stopped without an answer:
+        the target may have received them. Clears the marks; call once, at start."""
+        rows = [dict(r) for r in self.db.query(
+            "SELECT alerts.id, alerts.target, alerts.sending, articles.url FROM alerts "
+            "JOIN articles ON articles.id = alerts.article_id "
+            "WHERE alerts.sending IS NOT NULL ORDER BY alerts.id")]
+        if rows:
+            self.conn.execute("UPDATE alerts SET sending = NULL WHERE sending IS NOT NULL")
+        return rows
 
     def messages_sent(self, target: str, since: datetime) -> int:
         """Messages (a digest counts once) a target accepted since a time."""
@@ -402,7 +421,7 @@ class Store:
                             give_up: bool = False) -> None:
         self.conn.execute(
             "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt = ?, "
-            "status = ? WHERE id = ?",
+            "status = ?, sending = NULL WHERE id = ?",
             (error, iso(retry_at), "failed" if give_up else "pending", alert_id))
 
     def retry_failed(self, target: str | None = None) -> int:
