@@ -16,7 +16,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from newswatch import config as config_module
-from newswatch.daemon import poll_all
+from newswatch import notify
+from newswatch.daemon import close_pipeline, open_pipeline, poll_all
 from newswatch.pipeline import PollResult
 from servers import FeedServer, Item, Webhook, rss
 
@@ -150,6 +151,37 @@ def test_dead_webhook_keeps_alert_pending_until_it_is_accepted(
     once(path)
     assert [m["title"] for m in webhook.messages] == ["Largest drone attack"]
     assert db_rows(path, "SELECT status, attempts FROM alerts") == [("sent", 2)]
+
+
+def test_a_target_that_stops_answering_is_given_up_on_and_nothing_goes_twice(
+        setup: Any, webhook: Webhook, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(notify, "SEND_TIMEOUT", 0.5)
+    path = setup({"wire": [Item(f"Largest drone attack, wave {i}", f"https://n.example/{i}")
+                           for i in range(3)]})
+    config = config_module.load(path)
+
+    async def run() -> tuple[int, int]:
+        pipeline = open_pipeline(config)
+        try:
+            await pipeline.refresh(config.feeds[0])
+            webhook.slow_answer = 2.0  # takes the first message, answers after the timeout
+            hung = await pipeline.deliver()
+            webhook.slow_answer = 0.0
+            monkeypatch.setattr(notify, "SEND_TIMEOUT", 10.0)
+            pipeline.store.conn.execute("UPDATE alerts SET next_attempt = '2000-01-01T00:00:00Z'")
+            # The next pass plans all three and waits for the hung send, which is accepted
+            # meanwhile: the first is skipped, not sent again.
+            return hung, await pipeline.deliver()
+        finally:
+            await close_pipeline(pipeline)
+
+    assert asyncio.run(run()) == (0, 3)
+    assert [m["title"] for m in webhook.messages] == [
+        "Largest drone attack, wave 0", "Largest drone attack, wave 1",
+        "Largest drone attack, wave 2"]
+    assert db_rows(path, "SELECT status, sending FROM alerts") == [("sent", None)] * 3
+    [(error,)] = db_rows(path, "SELECT last_error FROM alerts WHERE id = 1")
+    assert error is None  # accepted in the end
 
 
 def test_rule_notify_picks_its_targets(feed_server: FeedServer, webhook: Webhook,

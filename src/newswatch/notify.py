@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from string import Template
 from typing import Protocol
 
@@ -155,11 +156,23 @@ def body_format(url: str) -> str:
 class Receipt(Protocol):
     """Where a message's fate is written down, in the thread that sends it."""
 
-    def leaving(self) -> None:
-        """The message is about to go out: called just before the request."""
+    def leaving(self) -> bool:
+        """The message is about to go out: called just before the request. False: it
+        needs no sending any more (an earlier, abandoned send got it accepted)."""
 
     def accepted(self) -> None:
         """The target accepted it: called the moment it answers."""
+
+
+@dataclass
+class _Batch:
+    """Messages for one target, sent in order by one thread; the loop watches progress."""
+
+    messages: list[tuple[str, str, Receipt | None]]  # title, body, receipt
+    fmt: str
+    done: int = 0  # messages accepted (or found sent already) so far
+    error: str | None = None  # why the message after them was not
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 class Notifier:
@@ -183,53 +196,77 @@ class Notifier:
             self.formats[name] = body_format(self.targets[name].url)
         return self.formats[name]
 
-    def _send_blocking(self, name: str, title: str, body: str, fmt: str,
-                       receipt: Receipt | None) -> bool:
+    def _apprise_for(self, name: str) -> tuple[threading.Lock, apprise.Apprise] | None:
         with self._apprise_lock:
             if name not in self._apprise:
-                # Sent in this thread (apprise would hand each message to a pool thread of
-                # its own): the acceptance is recorded with one thread switch fewer.
+                # Sent in the calling thread (apprise would hand each message to a pool
+                # thread of its own): the acceptance is recorded with one switch fewer.
                 ap = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
                 if not ap.add(self.targets[name].url):
-                    return False
+                    return None
                 self._apprise[name] = (threading.Lock(), ap)
-            lock, ap = self._apprise[name]
+            return self._apprise[name]
+
+    def _send_batch(self, name: str, batch: _Batch) -> None:
+        found = self._apprise_for(name)
+        if found is None:
+            batch.error = f"target {name!r} has a URL apprise cannot use"
+            return
+        lock, ap = found
         with lock:
-            if receipt is not None:
-                receipt.leaving()
-            ok = bool(ap.notify(body=body, title=title, body_format=apprise.NotifyFormat(fmt)))
-            if ok and receipt is not None:
-                receipt.accepted()  # at once, in this thread: the window for a repeat stays tiny
-        return ok
+            for title, body, receipt in batch.messages:
+                if batch.stop.is_set():
+                    return
+                if receipt is not None and not receipt.leaving():
+                    batch.done += 1
+                    continue
+                if not ap.notify(body=body, title=title,
+                                 body_format=apprise.NotifyFormat(batch.fmt)):
+                    batch.error = f"target {name!r} did not accept the message"
+                    return
+                if receipt is not None:
+                    receipt.accepted()  # at once, in this thread: the window for a repeat
+                batch.done += 1  # stays tiny
 
-    async def send_alert(self, alert: Outgoing, receipt: Receipt | None = None) -> None:
-        """Format an alert for its target and send it, telling `receipt` as it goes."""
-        if alert.target not in self.targets:
-            raise NotifyError(f"no target named {alert.target!r} in the config")
-        fmt = self.format_of(alert.target)
-        t = self.targets[alert.target]
-        title, body = format_alert(alert, fmt, t.title_template, t.body_template)
-        await self.send(alert.target, title, body, fmt, receipt)
+    async def _run(self, name: str, batch: _Batch) -> tuple[int, NotifyError | None]:
+        """Send a batch in a thread; give up on it when one message takes too long."""
+        task = asyncio.ensure_future(asyncio.to_thread(self._send_batch, name, batch))
+        seen = -1
+        try:
+            while not task.done():
+                if batch.done == seen:  # no answer to one message for SEND_TIMEOUT
+                    batch.stop.set()  # the thread sends nothing after the hung message
+                    return batch.done, NotifyError(
+                        f"target {name!r} did not answer within {SEND_TIMEOUT:g}s")
+                seen = batch.done
+                await asyncio.wait({task}, timeout=SEND_TIMEOUT)
+        except asyncio.CancelledError:
+            batch.stop.set()  # stopping: the message out now is the last
+            raise
+        task.result()
+        return batch.done, NotifyError(batch.error) if batch.error else None
 
-    async def send_digest(self, alerts: Sequence[Outgoing],
-                          receipt: Receipt | None = None) -> None:
-        """Several alerts to one target as one message."""
-        target = alerts[0].target
-        if target not in self.targets:
-            raise NotifyError(f"no target named {target!r} in the config")
-        fmt = self.format_of(target)
-        title, body = format_digest(alerts, fmt)
-        await self.send(target, title, body, fmt, receipt)
+    async def deliver(self, name: str, messages: Sequence[Sequence[Outgoing]],
+                      receipts: Sequence[Receipt]) -> tuple[int, NotifyError | None]:
+        """Send a target its messages (one alert each, or several: a digest) in order, in
+        one trip to a thread; stop at the first it does not accept. Return how many it
+        accepted, and why the next one failed (None when all went)."""
+        if name not in self.targets:
+            return 0, NotifyError(f"no target named {name!r} in the config")
+        t, fmt = self.targets[name], self.format_of(name)
+        formatted = []
+        for message, receipt in zip(messages, receipts, strict=True):
+            if len(message) == 1:
+                title, body = format_alert(message[0], fmt, t.title_template, t.body_template)
+            else:
+                title, body = format_digest(message, fmt)
+            formatted.append((title, body, receipt))
+        return await self._run(name, _Batch(formatted, fmt))
 
-    async def send(self, name: str, title: str, body: str, fmt: str = "markdown",
-                   receipt: Receipt | None = None) -> None:
+    async def send(self, name: str, title: str, body: str, fmt: str = "markdown") -> None:
         """Send one message; raise NotifyError unless the target accepted it."""
         if name not in self.targets:
             raise NotifyError(f"no target named {name!r} in the config")
-        try:
-            ok = await asyncio.wait_for(asyncio.to_thread(
-                self._send_blocking, name, title, body, fmt, receipt), SEND_TIMEOUT)
-        except TimeoutError:
-            raise NotifyError(f"target {name!r} did not answer within {SEND_TIMEOUT:g}s") from None
-        if not ok:
-            raise NotifyError(f"target {name!r} did not accept the message")
+        _, error = await self._run(name, _Batch([(title, body, None)], fmt))
+        if error is not None:
+            raise error

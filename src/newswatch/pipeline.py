@@ -368,22 +368,19 @@ class Pipeline:
         policy = self._policy(target)
         hour_ago = clock - timedelta(hours=1)
         recent = self.store.messages_sent(target, hour_ago) if policy.max_per_hour else 0
+        messages = plan(policy, due, clock, recent)
         sent = 0
-        for message in plan(policy, due, clock, recent):
-            try:
-                receipt = _Receipt(self.store, [a.id for a in message], self.clock)
-                if len(message) == 1:
-                    await self.notifier.send_alert(message[0], receipt)
-                else:
-                    await self.notifier.send_digest(message, receipt)
-            except NotifyError as e:
-                if not self._failed(target, message, e):
-                    break
-                continue  # every alert of it failed for good: later ones still go out
-            sent += len(message)
-            log.info("target=%s %s sent", target,
-                     f"alert={message[0].id}" if len(message) == 1
-                     else f"digest of {len(message)} alerts")
+        while messages:
+            receipts = [_Receipt(self.store, [a.id for a in m], self.clock) for m in messages]
+            done, error = await self.notifier.deliver(target, messages, receipts)
+            for message in messages[:done]:
+                sent += len(message)
+                log.info("target=%s %s sent", target,
+                         f"alert={message[0].id}" if len(message) == 1
+                         else f"digest of {len(message)} alerts")
+            if error is None or not self._failed(target, messages[done], error):
+                break
+            messages = messages[done + 1:]  # every alert of it failed for good: go on
         return sent
 
     def _failed(self, target: str, message: list[Outgoing], e: NotifyError) -> bool:
@@ -415,8 +412,8 @@ class _Receipt:
     ids: list[int]
     clock: Callable[[], datetime]
 
-    def leaving(self) -> None:
-        self.store.mark_sending(self.ids, self.clock())
+    def leaving(self) -> bool:
+        return self.store.mark_sending(self.ids, self.clock()) > 0
 
     def accepted(self) -> None:
         self.store.mark_sent(self.ids, self.clock())

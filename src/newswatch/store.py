@@ -371,11 +371,13 @@ class Store:
                              r[6] or "", r[7] or "", r[8], r[9], r[10]))
         return out
 
-    def mark_sending(self, alert_ids: list[int], when: datetime) -> None:
-        """Record that a message carrying these alerts is leaving; callable from any thread."""
+    def mark_sending(self, alert_ids: list[int], when: datetime) -> int:
+        """Record that a message carrying these alerts is leaving; return how many of them
+        were not sent already. Callable from any thread."""
         marks = ",".join("?" * len(alert_ids))
-        self._thread_conn().execute(
-            f"UPDATE alerts SET sending = ? WHERE id IN ({marks})", (iso(when), *alert_ids))
+        return self._thread_conn().execute(
+            f"UPDATE alerts SET sending = ? WHERE id IN ({marks}) AND status != 'sent'",
+            (iso(when), *alert_ids)).rowcount
 
     def mark_sent(self, alert_ids: list[int], when: datetime) -> None:
         """Record that a target accepted one message carrying these alerts (several: a
