@@ -325,3 +325,25 @@ def test_a_daemon_killed_before_the_target_answered_sends_again_and_says_so(
     assert daemon.stop() == 0
     assert len(webhook.messages) == 2
     assert "on its way" not in daemon.output()
+
+
+def test_sigterm_while_a_target_is_slow_to_answer_records_the_answer_before_exit(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    url = feed_server.publish("/wire.xml", rss([
+        Item("Largest drone attack on Dnipro", "https://n.example/dnipro")]))
+    config = tmp_path / "config.toml"
+    hook = webhook.apprise_url + "?rto=15"  # a target given 15 s to answer (apprise: 4 s)
+    config.write_text(config_text(url, hook, {"drones": '"largest drone attack"'}))
+    webhook.slow_answer = 7.0  # longer than the drain: the stop waits for it a little more
+    daemon = Daemon(config)
+    assert wait_until(lambda: webhook.received == 1), daemon.output()
+    started = time.monotonic()
+    assert daemon.stop() == 0
+    assert time.monotonic() - started < 10
+
+    webhook.slow_answer = 0.0
+    daemon = Daemon(config)
+    time.sleep(2.5)
+    assert daemon.stop() == 0
+    assert "on its way" not in daemon.output()  # the answer was recorded: nothing in doubt
+    assert len(webhook.messages) == 1

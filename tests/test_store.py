@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from newswatch.errors import StorageError
-from newswatch.store import SCHEMA_VERSION, Store
+from newswatch.models import Article
+from newswatch.store import _HAS_TEXT, SCHEMA_VERSION, Store
 
 V1 = Path(__file__).parent / "data" / "schema-v1.sql"
 
@@ -94,5 +95,33 @@ def test_a_message_left_on_its_way_by_a_crash_is_in_doubt_once_and_still_pending
         store.mark_sending([alert.id], when)
         store.mark_sent([alert.id], when)
         assert store.in_doubt() == [] and store.pending() == {}
+    finally:
+        store.close()
+
+
+def test_pruning_drops_old_text_keeps_identities_and_reads_only_what_it_drops(
+        tmp_path: Path) -> None:
+    store = Store(tmp_path / "nw.db")
+    old, recent = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
+    articles = [Article(feed="wire", key=f"https://n.example/{i}", url=f"https://n.example/{i}",
+                        title=f"Story {i}", summary="Largest drone attack so far.",
+                        content="Full text.") for i in range(4)]
+    try:
+        with store.transaction():
+            store.add_articles(articles[:2], old)
+            store.add_articles(articles[2:], recent)
+        assert store.prune_text(datetime(2026, 11, 1, tzinfo=UTC)) == 2
+        assert store.prune_text(datetime(2026, 11, 1, tzinfo=UTC)) == 0
+        kept = {a.key: (a.title, a.summary, a.content) for a in store.stored_articles(old)}
+        assert kept == {
+            **{a.key: (a.title, "", "") for a in articles[:2]},  # the title stays
+            **{a.key: (a.title, "Largest drone attack so far.", "Full text.")
+               for a in articles[2:]}}
+        assert store.unseen(articles) == []  # pruned articles still count as seen
+        # A database of years of articles is not read through on every prune.
+        [plan] = store.conn.execute(
+            "EXPLAIN QUERY PLAN UPDATE articles SET summary = NULL, content = NULL "
+            f"WHERE found < ? AND {_HAS_TEXT}", ["2026-11-01"]).fetchall()
+        assert "idx_articles_text_found" in plan[3]
     finally:
         store.close()

@@ -34,6 +34,7 @@ from .workers import Parsers
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 6.0
+SETTLE_SECONDS = 3.0  # then, for a message on its way to be answered and recorded
 OUTBOX_EVERY = 15.0
 EMBED_EVERY = 5.0  # seconds between looks at the embedding backlog
 
@@ -68,6 +69,7 @@ def open_pipeline(config: Config) -> Pipeline:
 
 
 async def close_pipeline(pipeline: Pipeline) -> None:
+    await pipeline.notifier.settle(SETTLE_SECONDS)
     await pipeline.fetcher.aclose()
     pipeline.parsers.close()
     pipeline.store.close()
@@ -236,7 +238,7 @@ class Daemon:
             log.warning("a new [http] listen address takes effect only after a restart")
         old_feeds = {f.name: f for f in self.config.feeds}
         self.config = new
-        self.pipeline.reconfigure(new, Notifier(new.targets))
+        self.pipeline.reconfigure(new, Notifier(new.targets, self.pipeline.notifier))
         for name in old_feeds.keys() - {f.name for f in new.feeds}:
             if self.scheduler.get_job(f"feed:{name}"):
                 self.scheduler.remove_job(f"feed:{name}")

@@ -178,13 +178,23 @@ class _Batch:
 class Notifier:
     """Sends messages to named targets."""
 
-    def __init__(self, targets: Sequence[Target]) -> None:
+    def __init__(self, targets: Sequence[Target], previous: Notifier | None = None) -> None:
+        """`previous`: the notifier this one replaces (a reload). Its messages on their
+        way stay in view, and an unchanged target keeps its lock, so a target never
+        has two messages out at once."""
         self.targets = {t.name: t for t in targets}
         self.formats: dict[str, str] = {}
         # One apprise object per target, reused (building one costs ~1 ms a message);
         # the lock keeps one message at a time per target, as delivery does anyway.
         self._apprise: dict[str, tuple[threading.Lock, apprise.Apprise]] = {}
         self._apprise_lock = threading.Lock()
+        self._sending: set[asyncio.Future[None]] = set()  # batches in their threads
+        if previous is not None:
+            self._sending = previous._sending
+            with previous._apprise_lock:
+                self._apprise = {name: entry for name, entry in previous._apprise.items()
+                                 if name in self.targets
+                                 and self.targets[name].url == previous.targets[name].url}
         for t in targets:
             _scrub.secrets.update(secret_pieces(t.url))
 
@@ -231,6 +241,8 @@ class Notifier:
     async def _run(self, name: str, batch: _Batch) -> tuple[int, NotifyError | None]:
         """Send a batch in a thread; give up on it when one message takes too long."""
         task = asyncio.ensure_future(asyncio.to_thread(self._send_batch, name, batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
         seen = -1
         try:
             while not task.done():
@@ -245,6 +257,12 @@ class Notifier:
             raise
         task.result()
         return batch.done, NotifyError(batch.error) if batch.error else None
+
+    async def settle(self, timeout: float) -> None:
+        """Wait, a bounded time, for the messages on their way: their answers get
+        recorded before the database closes (a stopped batch sends no further one)."""
+        if self._sending:
+            await asyncio.wait(set(self._sending), timeout=timeout)
 
     async def deliver(self, name: str, messages: Sequence[Sequence[Outgoing]],
                       receipts: Sequence[Receipt]) -> tuple[int, NotifyError | None]:

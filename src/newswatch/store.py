@@ -34,7 +34,7 @@ with without("numpy", "pandas"):
     import sqlite_utils
 
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 def now() -> datetime:
@@ -150,7 +150,7 @@ class Store:
                                f"(schema {version}, this one knows {SCHEMA_VERSION})")
         steps = {1: self._create_v1, 2: self._migrate_v2, 3: self._migrate_v3,
                  4: self._migrate_v4, 5: self._migrate_v5, 6: self._migrate_v6,
-                 7: self._migrate_v7}
+                 7: self._migrate_v7, 8: self._migrate_v8}
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 steps[target]()
@@ -210,6 +210,12 @@ class Store:
     def _migrate_v7(self) -> None:
         """When a message carrying an alert left, until the target answered."""
         self.conn.execute("ALTER TABLE alerts ADD COLUMN sending TEXT")
+
+    def _migrate_v8(self) -> None:
+        """The articles still holding text, by age: pruning reads only those it drops,
+        not every article ever seen."""
+        self.conn.execute(f"CREATE INDEX idx_articles_text_found ON articles (found) "
+                          f"WHERE {_HAS_TEXT}")
 
     # -- feeds ---------------------------------------------------------------
 
@@ -281,7 +287,7 @@ class Store:
         return ids
 
     def stored_articles(self, since: datetime, feed: str | None = None) -> Iterator[Article]:
-        """Articles found since a time whose text is still kept, newest first."""
+        """Articles found since a time, newest first (those pruned: their title only)."""
         sql = (f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE found >= ?" +
                (" AND feed = ?" if feed else "") + " ORDER BY found DESC, id DESC")
         params = [iso(since), feed] if feed else [iso(since)]
@@ -291,8 +297,8 @@ class Store:
     def prune_text(self, before: datetime) -> int:
         """Drop the text of articles found before a time; identities and alerts stay."""
         cursor = self.conn.execute(
-            "UPDATE articles SET summary = NULL, content = NULL WHERE found < ? "
-            "AND (summary IS NOT NULL OR content IS NOT NULL)", [iso(before)])
+            f"UPDATE articles SET summary = NULL, content = NULL WHERE found < ? AND {_HAS_TEXT}",
+            [iso(before)])
         return cursor.rowcount
 
     # -- vectors (semantic rules) -------------------------------------------
@@ -450,6 +456,8 @@ class Store:
         return {status: n for status, n in rows}
 
 
+# Articles whose text is kept (matches the partial index idx_articles_text_found).
+_HAS_TEXT = "(summary IS NOT NULL OR content IS NOT NULL)"
 # An article row as _article() reads it.
 _ARTICLE_COLUMNS = ("articles.id, key, feed, url, title, summary, content, author, categories, "
                     "published, language")
