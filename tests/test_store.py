@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from newswatch.errors import StorageError
 from newswatch.models import Article
-from newswatch.store import _HAS_TEXT, SCHEMA_VERSION, Store
+from newswatch.store import _HAS_TEXT, SCHEMA_VERSION, Store, iso, parse_iso
 
 V1 = Path(__file__).parent / "data" / "schema-v1.sql"
 
@@ -125,3 +127,11 @@ def test_pruning_drops_old_text_keeps_identities_and_reads_only_what_it_drops(
         assert "idx_articles_text_found" in plan[3]
     finally:
         store.close()
+
+
+@given(st.lists(st.datetimes(timezones=st.timezones()), min_size=2, max_size=5))
+def test_stored_timestamps_sort_as_the_times_do_and_read_back(times: list[datetime]) -> None:
+    assume(all(t.astimezone(UTC).year >= 1 for t in times))
+    seconds = [t.astimezone(UTC).replace(microsecond=0) for t in times]
+    assert sorted(iso(t) or "" for t in times) == [iso(t) for t in sorted(seconds)]
+    assert [parse_iso(iso(t)) for t in times] == seconds

@@ -42,8 +42,13 @@ def now() -> datetime:
 
 
 def iso(when: datetime | None) -> str | None:
-    """Timestamps are stored as ISO 8601 UTC text, which sorts by time."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+    """Timestamps are stored as ISO 8601 UTC text, which sorts by time: the year has
+    four digits, also before 1000 (strftime's %Y writes 999 there)."""
+    if not when:
+        return None
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    return when.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def parse_iso(text: str | None) -> datetime | None:
