@@ -235,8 +235,8 @@ class Notifier:
                     batch.error = f"target {name!r} did not accept the message"
                     return
                 if receipt is not None:
-                    receipt.accepted()  # at once, in this thread: the window for a repeat
-                batch.done += 1  # stays tiny
+                    receipt.accepted()  # at once, in this thread: the repeat window stays tiny
+                batch.done += 1
 
     async def _run(self, name: str, batch: _Batch) -> tuple[int, NotifyError | None]:
         """Send a batch in a thread; give up on it when one message takes too long."""
