@@ -153,6 +153,17 @@ def body_format(url: str) -> str:
     return next((f for f in ("markdown", "html") if f in names), "text")
 
 
+def _asset() -> apprise.AppriseAsset:
+    """apprise settings for sending in the calling thread. apprise would hand each
+    message to a pool thread of its own (async_mode), and apprise 2 another to time
+    it out (service_timeout): _run() watches for a target that hangs instead, and
+    the answer is recorded two thread switches sooner."""
+    settings: dict[str, object] = {"async_mode": False}
+    if hasattr(apprise.AppriseAsset, "_service_timeout"):
+        settings["service_timeout"] = 0
+    return apprise.AppriseAsset(**settings)
+
+
 class Receipt(Protocol):
     """Where a message's fate is written down, in the thread that sends it."""
 
@@ -209,9 +220,7 @@ class Notifier:
     def _apprise_for(self, name: str) -> tuple[threading.Lock, apprise.Apprise] | None:
         with self._apprise_lock:
             if name not in self._apprise:
-                # Sent in the calling thread (apprise would hand each message to a pool
-                # thread of its own): the acceptance is recorded with one switch fewer.
-                ap = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
+                ap = apprise.Apprise(asset=_asset())
                 if not ap.add(self.targets[name].url):
                     return None
                 self._apprise[name] = (threading.Lock(), ap)
