@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from newswatch.errors import QueryError
 from newswatch.rules import CompiledRule, Document, Matcher, Synonyms, evaluate, parse
-from newswatch.rules.matcher import _regex_search, fold_ascii
+from newswatch.rules.matcher import RegexTimeout, _regex_search, fold_ascii
 from newswatch.rules.query import Regex
 
 VOCAB = ["drone", "drones", "attack", "attacked", "largest", "kyiv", "strike", "raid",
@@ -146,7 +146,11 @@ def test_regex_shortcut_never_hides_a_match(pattern: str, text: str) -> None:
         return
     assert isinstance(node, Regex)
     found = bool(node.compiled.search(text))
-    assert bool(_regex_search(node, text)) == found, (node.needles, text)
+    try:
+        searched = bool(_regex_search(node, text))
+    except RegexTimeout:
+        return  # the regex ran past its time limit: it was searched, not turned away
+    assert searched == found, (node.needles, text)
 
 
 def test_ascii_fold_covers_every_letter_regex_equates_with_ascii() -> None:
