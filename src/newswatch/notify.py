@@ -158,10 +158,9 @@ def _asset() -> apprise.AppriseAsset:
     message to a pool thread of its own (async_mode), and apprise 2 another to time
     it out (service_timeout): _run() watches for a target that hangs instead, and
     the answer is recorded two thread switches sooner."""
-    settings: dict[str, object] = {"async_mode": False}
     if hasattr(apprise.AppriseAsset, "_service_timeout"):
-        settings["service_timeout"] = 0
-    return apprise.AppriseAsset(**settings)
+        return apprise.AppriseAsset(async_mode=False, service_timeout=0)
+    return apprise.AppriseAsset(async_mode=False)
 
 
 class Receipt(Protocol):
@@ -179,7 +178,7 @@ class Receipt(Protocol):
 class _Batch:
     """Messages for one target, sent in order by one thread; the loop watches progress."""
 
-    messages: list[tuple[str, str, Receipt | None]]  # title, body, receipt
+    messages: Sequence[tuple[str, str, Receipt | None]]  # title, body, receipt
     fmt: str
     done: int = 0  # messages accepted (or found sent already) so far
     error: str | None = None  # why the message after them was not
