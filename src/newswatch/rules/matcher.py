@@ -37,7 +37,9 @@ from .text import (
     WORD_OF,
     Token,
     intern,
+    raw_words,
     source_word_set,
+    source_words,
     stems_of,
     tokenize,
     word_and_stem,
@@ -141,7 +143,7 @@ class Document:
         # the whole text. Most articles trigger no rule, and their fields are never
         # split one by one.
         self.text = " \n ".join([t for t in texts.values() if t])
-        self.raws = source_word_set(self.text)[1] if self.text else set()
+        self.raws = raw_words(self.text) if self.text else set()
 
     @lazy
     def fields(self) -> dict[str, Field]:
@@ -560,11 +562,15 @@ class Matcher:
         return len(self.rules)
 
     def _rules_of_word(self, raw: str, language: str) -> tuple[int, ...]:
-        word, stem = word_and_stem(raw, language)
-        hits = list(self.index.get(stem, ()))
-        for n in self.prefix_lengths:
-            hits.extend(i for prefix, i in self.prefixes.get(word[:n], ())
-                        if word.startswith(prefix))
+        # A word met for the first time is learned here; folding may split it ('½' is
+        # '1⁄2', a CJK run is character pairs), and then each part triggers rules.
+        hits: list[int] = []
+        for part in [raw] if raw in WORD_OF else source_words(raw):
+            word, stem = word_and_stem(part, language)
+            hits.extend(self.index.get(stem, ()))
+            for n in self.prefix_lengths:
+                hits.extend(i for prefix, i in self.prefixes.get(word[:n], ())
+                            if word.startswith(prefix))
         by_word, idle = self._by_word[language], self._idle[language]
         if len(by_word) + len(idle) >= CACHE_MAX:
             by_word.clear()

@@ -260,6 +260,13 @@ def source_words(text: str) -> list[str]:
     return source_word_set(text)[0]
 
 
+def raw_words(text: str) -> set[str]:
+    """The distinct words of a text as written, neither folded nor learned: what the
+    matcher's trigger lookup takes (it learns a word the first time it meets it)."""
+    raws = _fast_split(text)
+    return set(raws if raws is not None else WORD.findall(text))
+
+
 def source_word_set(text: str) -> tuple[list[str], set[str]]:
     """source_words(), and the set of them (made anyway, to find the new ones)."""
     raws = _fast_split(text)
