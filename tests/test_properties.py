@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newswatch.errors import QueryError
+from newswatch.parse import clean
 from newswatch.rules import CompiledRule, Document, Matcher, Synonyms, evaluate, parse
 from newswatch.rules.matcher import RegexTimeout, _regex_search, fold_ascii
 from newswatch.rules.query import Regex
@@ -165,3 +168,13 @@ def test_ascii_fold_covers_every_letter_regex_equates_with_ascii() -> None:
         for letter in "abcdefghijklmnopqrstuvwxyz":
             if regex.fullmatch(letter, ch, regex.IGNORECASE | regex.V0):
                 assert letter in fold_ascii(ch), (hex(cp), letter)
+
+
+@settings(max_examples=2000)
+@given(st.lists(st.one_of(st.characters(), st.sampled_from(
+    [" ", "  ", "\n", "\t", "\xa0", "\u2003", "\u3000", "\x1c", "\x85", "\u2028", "e\u0301"]))
+    ).map("".join))
+def test_clean_is_nfc_with_each_run_of_white_space_one_space(text: str) -> None:
+    """clean() returns text it finds clean as it is; that shortcut must give what
+    normalising and joining the words with single spaces gives."""
+    assert clean(text) == " ".join(unicodedata.normalize("NFC", text).split())

@@ -56,7 +56,12 @@ def html_to_text(html: str) -> str:
 
 def clean(text: str) -> str:
     """NFC, with every run of white space (a no-break space too) made one space."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    text = unicodedata.normalize("NFC", text).strip()
+    # Every white space character but the ASCII space is unprintable: most text
+    # is clean already and is not split into words and joined again.
+    if text.isprintable() and "  " not in text:
+        return text
+    return " ".join(text.split())
 
 
 # Already canonical: lower-case http(s) host, no port, user, query or fragment.
