@@ -321,21 +321,26 @@ def detect_language(*texts: str) -> str:
     (`python bench/languages.py`); a feed's `language` key settles any doubt.
     """
     text = " ".join(texts)[:600]
-    counts = {"latin": 0, "cyrillic": 0, "han": 0, "kana": 0, "hangul": 0}
-    for c in text:
-        kind = _char_script(c)
-        if kind in counts:
-            counts[kind] += 1
-    script = max(counts, key=lambda k: counts[k])
-    if not counts[script]:
-        return ""
-    if script in ("han", "kana"):
-        return "ja" if counts["kana"] else "zh"
-    if script == "hangul":
-        return "ko"
+    lowered = text.lower()
+    if text.isascii():  # most feeds: Latin letters or none, without a look at each
+        if lowered == text.upper():
+            return ""
+        script = "latin"
+    else:
+        counts = {"latin": 0, "cyrillic": 0, "han": 0, "kana": 0, "hangul": 0}
+        for c in text:
+            kind = _char_script(c)
+            if kind in counts:
+                counts[kind] += 1
+        script = max(counts, key=lambda k: counts[k])
+        if not counts[script]:
+            return ""
+        if script in ("han", "kana"):
+            return "ja" if counts["kana"] else "zh"
+        if script == "hangul":
+            return "ko"
     candidates = ("ru", "uk") if script == "cyrillic" else (
         "en", "de", "fr", "pl", "es", "it", "pt", "nl")
-    lowered = text.lower()
     tokens = WORD.findall(lowered)
     scores = {lang: 2 * sum(t in _STOPSETS[lang] for t in tokens)
               + sum(lowered.count(c) for c in _LETTERS.get(lang, "")) for lang in candidates}
