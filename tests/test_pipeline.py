@@ -166,6 +166,10 @@ def test_a_target_that_stops_answering_is_given_up_on_and_nothing_goes_twice(
             await pipeline.refresh(config.feeds[0])
             webhook.slow_answer = 2.0  # takes the first message, answers after the timeout
             hung = await pipeline.deliver()
+            # No answer yet: still on its way (a crash now would report it in doubt).
+            [(sending,)] = pipeline.store.conn.execute(
+                "SELECT sending FROM alerts WHERE id = 1").fetchall()
+            assert sending is not None
             webhook.slow_answer = 0.0
             monkeypatch.setattr(notify, "SEND_TIMEOUT", 10.0)
             pipeline.store.conn.execute("UPDATE alerts SET next_attempt = '2000-01-01T00:00:00Z'")

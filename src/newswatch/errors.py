@@ -55,3 +55,7 @@ class StorageError(NewswatchError):
 
 class NotifyError(NewswatchError):
     "A target did not accept a message"
+
+
+class NoAnswer(NotifyError):
+    "A target did not answer in time: it may yet have taken the message"

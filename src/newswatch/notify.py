@@ -20,7 +20,7 @@ from typing import Protocol
 import apprise
 
 from . import plugins  # noqa: F401  (registers stdout://)
-from .errors import NotifyError
+from .errors import NoAnswer, NotifyError
 from .models import Target
 from .store import Outgoing, parse_iso
 
@@ -256,7 +256,7 @@ class Notifier:
             while not task.done():
                 if batch.done == seen:  # no answer to one message for SEND_TIMEOUT
                     batch.stop.set()  # the thread sends nothing after the hung message
-                    return batch.done, NotifyError(
+                    return batch.done, NoAnswer(
                         f"target {name!r} did not answer within {SEND_TIMEOUT:g}s")
                 seen = batch.done
                 await asyncio.wait({task}, timeout=SEND_TIMEOUT)

@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from . import semantic
-from .errors import FetchError, NotifyError, ParseError
+from .errors import FetchError, NoAnswer, NotifyError, ParseError
 from .fetch import Fetcher, Response, public_url
 from .models import Article, Config, Feed, Match, Rule
 from .notify import Notifier
@@ -392,7 +392,9 @@ class Pipeline:
                                            settings.retry_max)
             created = parse_iso(alert.created) or clock
             give_up = clock - created >= timedelta(seconds=settings.give_up)
-            self.store.mark_failed_attempt(alert.id, str(e), retry_at, give_up)
+            # Unanswered, it may still be taken: it stays marked on its way till then.
+            self.store.mark_failed_attempt(alert.id, str(e), retry_at, give_up,
+                                           answered=not isinstance(e, NoAnswer))
             if give_up:
                 log.error("target=%s alert=%d failed for good after %d attempts: %s "
                           "(`newswatch retry` sends it again)", target, alert.id,

@@ -431,11 +431,13 @@ class Store:
         return conn
 
     def mark_failed_attempt(self, alert_id: int, error: str, retry_at: datetime,
-                            give_up: bool = False) -> None:
+                            give_up: bool = False, answered: bool = True) -> None:
+        """Record a send the target refused (answered) or left unanswered; an
+        unanswered one stays marked on its way, as the target may yet take it."""
         self.conn.execute(
             "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt = ?, "
-            "status = ?, sending = NULL WHERE id = ?",
-            (error, iso(retry_at), "failed" if give_up else "pending", alert_id))
+            "status = ?, sending = CASE WHEN ? THEN NULL ELSE sending END WHERE id = ?",
+            (error, iso(retry_at), "failed" if give_up else "pending", answered, alert_id))
 
     def retry_failed(self, target: str | None = None) -> int:
         """Put failed alerts back in the outbox, to be sent at once."""
