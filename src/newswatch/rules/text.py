@@ -260,18 +260,21 @@ def source_words(text: str) -> list[str]:
     return source_word_set(text)[0]
 
 
-def raw_words(text: str) -> set[str]:
-    """The distinct words of a text as written, neither folded nor learned: what the
-    matcher's trigger lookup takes (it learns a word the first time it meets it)."""
+def _split(text: str) -> list[str]:
+    """The words of a text as written, in order, neither folded nor learned."""
     raws = _fast_split(text)
-    return set(raws if raws is not None else WORD.findall(text))
+    return raws if raws is not None else WORD.findall(text)
+
+
+def raw_words(text: str) -> set[str]:
+    """The distinct words of a text as written: what the matcher's trigger lookup
+    takes (it learns a word the first time it meets it)."""
+    return set(_split(text))
 
 
 def source_word_set(text: str) -> tuple[list[str], set[str]]:
     """source_words(), and the set of them (made anyway, to find the new ones)."""
-    raws = _fast_split(text)
-    if raws is None:
-        raws = WORD.findall(text)
+    raws = _split(text)
     found = set(raws)
     if WORD_OF.keys() >= found:
         return raws, found
