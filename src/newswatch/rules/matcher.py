@@ -400,6 +400,11 @@ def requirements(node: Node) -> list[frozenset[str]]:
     return []
 
 
+def _operands(node: And | Or | Near) -> list[Node]:
+    """The nodes a compound node combines."""
+    return [node.left, node.right] if isinstance(node, Near) else list(node.children)
+
+
 def triggers(node: Node, cost: Counter[str] | None = None) -> frozenset[str] | None:
     """Keys of which at least one must occur for `node` to match; None: not indexable.
 
@@ -415,7 +420,7 @@ def triggers(node: Node, cost: Counter[str] | None = None) -> frozenset[str] | N
         return min(_keys(node), key=price)
     if isinstance(node, Regex | Not):
         return None
-    children = [node.left, node.right] if isinstance(node, Near) else list(node.children)
+    children = _operands(node)
     found = [triggers(c, cost) for c in children]
     if isinstance(node, Or):
         if any(t is None for t in found):
@@ -437,7 +442,7 @@ def text_triggers(node: Node, cost: Counter[str] | None = None,
         return keys, ()
     if isinstance(node, Phrase | Prefix | Not):
         return None
-    children = [node.left, node.right] if isinstance(node, Near) else list(node.children)
+    children = _operands(node)
     found = [text_triggers(c, cost) for c in children]
     if isinstance(node, Or):
         if any(f is None for f in found):
