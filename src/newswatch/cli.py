@@ -386,7 +386,7 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     from .rules import Synonyms
     from .rules.compile import compile_rule, rule_languages
     from .rules.text import query_languages
-    from .store import now
+    from .timestamps import now
 
     if bool(query) == bool(rule_name):
         raise click.UsageError("give a QUERY or --rule NAME (not both)")
@@ -456,7 +456,7 @@ def _match_about(config: Config, rule: Any, about: str, gate: str | None, since:
     from .rules.compile import compile_rule, document, rule_languages
     from .rules.text import query_languages
     from .semantic import configured, embed, from_blob, missing
-    from .store import now
+    from .timestamps import now
 
     if problem := missing(config.settings.semantic_backend):
         raise click.ClickException(problem)

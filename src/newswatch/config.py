@@ -37,7 +37,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 SECTION_KEYS = {
     "newswatch": {"database", "interval", "backfill", "concurrency", "per_host", "timeout",
                   "max_body", "max_backoff", "retention", "max_hint", "give_up", "retry_delay",
-                  "retry_max", "parse_workers", "languages", "story_window",
+                  "retry_max", "parse_workers", "parse_timeout", "languages", "story_window",
                   "story_threshold"},
     "feeds": {"name", "url", "tags", "interval", "language"},
     "targets": {"name", "url", "digest", "max_per_hour", "quiet_hours", "timezone",
@@ -312,6 +312,8 @@ def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
         retry_max=c.get(table, "retry_max", w, _positive(parse_duration),
                         defaults.retry_max) or 1,
         parse_workers=c.get(table, "parse_workers", w, _whole, None),
+        parse_timeout=c.get(table, "parse_timeout", w, _positive(parse_duration),
+                            defaults.parse_timeout) or 1,
         languages=c.get(table, "languages", w, _languages, defaults.languages)
         or defaults.languages,
         http_listen=_http_listen(c, data),

@@ -23,20 +23,22 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from . import config as config_module
+from . import health
+from .decide import first_poll_after_start
 from .errors import ConfigError
 from .fetch import Fetcher
+from .health import LoopLag
 from .models import Config, Feed
 from .notify import Notifier
 from .pipeline import Pipeline, PollResult
-from .store import Store, now, parse_iso
+from .store import Store
+from .timestamps import now
 from .web import StatusServer
 from .workers import Parsers
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 6.0
 SETTLE_SECONDS = 3.0  # then, for a message on its way to be answered and recorded
-OUTBOX_EVERY = 15.0
-EMBED_EVERY = 5.0  # seconds between looks at the embedding backlog
 
 
 def sd_notify(message: str) -> None:
@@ -96,12 +98,17 @@ async def poll_all(config: Config) -> list[PollResult]:
 
 
 class Daemon:
+    """Three loops (poll, embed, deliver) as tasks, housekeeping on a scheduler, and
+    the signals. Each loop catches everything but cancellation, so none stops."""
+
     def __init__(self, config_path: Path, config: Config) -> None:
         self.config_path = config_path
         self.config = config
         self.stopping = asyncio.Event()
         self.tasks: set[asyncio.Task[Any]] = set()
-        self.polling: set[str] = set()
+        self.loops: dict[str, asyncio.Task[None]] = {}
+        self.reloading = asyncio.Lock()
+        self.lag = LoopLag()
         self.scheduler = AsyncIOScheduler(
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
 
@@ -109,21 +116,22 @@ class Daemon:
         self.pipeline = open_pipeline(self.config)
         try:
             self._install_signals()
+            started = now()
+            self.pipeline.store.sync_feeds(self.config.feeds, lambda f, s: first_poll_after_start(
+                f, s, started, random.uniform(0.0, 1.0) if s.next_poll else 0.0))
             self.scheduler.start()
-            for feed in self.config.feeds:
-                self._schedule(feed)
-            self.scheduler.add_job(self._spawn_delivery, "interval", seconds=OUTBOX_EVERY,
-                                   id="outbox")
-            if self.config.about_rules:
-                self.scheduler.add_job(self._spawn_embedding, "interval", seconds=EMBED_EVERY,
-                                       id="embed")
             self.scheduler.add_job(self._prune, "interval", hours=1, id="prune",
                                    next_run_time=now() + timedelta(minutes=1))
             self._start_watchdog()
+            p = self.pipeline
+            self.loops = {"poll": self._loop(p.poller.run(self.stopping, self._spawn)),
+                          "embed": self._loop(p.embedder.run(self.stopping)),
+                          "deliver": self._loop(p.delivery.run(self.stopping)),
+                          "lag": self._loop(self.lag.run(self.stopping))}
             self.web = None
             if self.config.settings.http_listen:
                 self.web = StatusServer(self.pipeline.store, lambda: self.config,
-                                        lambda: dict(self.pipeline.stats), self._unhealthy)
+                                        self._stats, self._unhealthy)
                 await self.web.start(self.config.settings.http_listen)
             sd_notify("READY=1\nSTATUS=polling")
             log.info("newswatch running: %d feeds, %d rules, %d targets",
@@ -137,11 +145,20 @@ class Daemon:
             await close_pipeline(self.pipeline)
         log.info("newswatch stopped")
 
+    def _loop(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        task.add_done_callback(self._loop_ended)
+        return task
+
+    def _loop_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a loop stopped with an internal error", exc_info=task.exception())
+
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self.stop, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, self.stop, "SIGINT")
-        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        loop.add_signal_handler(signal.SIGHUP, self._spawn_reload)
 
     def stop(self, why: str = "stop") -> None:
         if not self.stopping.is_set():
@@ -150,8 +167,15 @@ class Daemon:
 
     async def _drain(self) -> None:
         self.scheduler.shutdown(wait=False)
-        if self.tasks:
-            _, pending = await asyncio.wait(self.tasks, timeout=DRAIN_SECONDS)
+        # Woken, the loops see `stopping` and start nothing new; work already started
+        # (a poll, a delivery pass) gets DRAIN_SECONDS to finish.
+        p = self.pipeline
+        p.poller.finished.set()
+        p.delivery.wake()
+        p.embedder.wake()
+        work = set(self.loops.values()) | self.tasks
+        if work:
+            _, pending = await asyncio.wait(work, timeout=DRAIN_SECONDS)
             for task in pending:
                 task.cancel()
             if pending:
@@ -171,101 +195,62 @@ class Daemon:
         if not task.cancelled() and task.exception() is not None:
             log.error("internal error", exc_info=task.exception())
 
-    # -- polling -----------------------------------------------------------------
-
-    def _schedule(self, feed: Feed, soon: bool = False) -> None:
-        """Schedule a feed's next poll: its stored next_poll, or soon (with jitter)."""
-        when = now() + timedelta(seconds=random.uniform(0, min(2.0, feed.interval / 10)))
-        stored = parse_iso(self.pipeline.store.feed_state(feed.name).next_poll)
-        if not soon and stored and stored > when:
-            when = stored  # a restart does not poll early
-        self.scheduler.add_job(self._spawn_poll, "date", run_date=when, args=[feed.name],
-                               id=f"feed:{feed.name}", replace_existing=True)
-
-    # Scheduler jobs are coroutines so they run on the event loop, not in a thread.
-    async def _spawn_poll(self, name: str) -> None:
-        self._spawn(self._poll(name))
-
-    async def _poll(self, name: str) -> None:
-        feed = next((f for f in self.config.feeds if f.name == name), None)
-        if feed is None or name in self.polling:
-            return
-        self.polling.add(name)
-        try:
-            result = await self.pipeline.refresh(feed)
-        finally:
-            self.polling.discard(name)
-        if not self.stopping.is_set() and any(f.name == name for f in self.config.feeds):
-            self._schedule(feed)
-        if result.alerts:
-            await self.pipeline.deliver()
-        if result.new and self.config.about_rules:
-            self._spawn(self._embed())  # new articles: score them now, not at the next tick
-
     async def _prune(self) -> None:
-        self.pipeline.prune()
-
-    async def _spawn_delivery(self) -> None:
-        self._spawn(self.pipeline.deliver())
-
-    async def _spawn_embedding(self) -> None:
-        self._spawn(self._embed())
-
-    async def _embed(self) -> None:
-        """Embed new articles for `about` rules (in a thread); deliver what they alert."""
         try:
-            if await self.pipeline.embed():
-                await self.pipeline.deliver()
-        except Exception:  # noqa: BLE001 - a failing model must not stop polling
-            log.exception("embedding articles for `about` rules failed; will retry")
+            self.pipeline.prune()
+        except Exception as e:  # noqa: BLE001 - tried again in an hour
+            self.pipeline.write_failed(e)
+            log.error("pruning old articles failed: %s; trying again in an hour", e)
 
     # -- reload and health -------------------------------------------------------
 
-    def reload(self) -> None:
-        log.info("SIGHUP received: reloading %s", self.config_path)
-        sd_notify("RELOADING=1")
-        try:
-            new = config_module.load(self.config_path)
-        except ConfigError as e:
-            for problem in e.problems:
-                log.error("reload refused: %s", problem)
-            log.error("reload refused: keeping the running configuration")
+    def _spawn_reload(self) -> None:
+        self._spawn(self.reload())
+
+    async def reload(self) -> None:
+        """Read the config in a thread; apply it between two steps of the loops: a poll
+        already started finishes under the config it started with."""
+        async with self.reloading:
+            log.info("SIGHUP received: reloading %s", self.config_path)
+            sd_notify("RELOADING=1")
+            try:
+                new = await asyncio.to_thread(config_module.load, self.config_path)
+                notifier = await asyncio.to_thread(Notifier, new.targets, self.pipeline.notifier)
+            except ConfigError as e:
+                for problem in e.problems:
+                    log.error("reload refused: %s", problem)
+                log.error("reload refused: keeping the running configuration")
+                sd_notify("READY=1")
+                return
+            self._apply(new, notifier)
             sd_notify("READY=1")
-            return
+
+    def _apply(self, new: Config, notifier: Notifier) -> None:
         if new.settings.database != self.config.settings.database:
             log.warning("a new database path takes effect only after a restart")
         if new.settings.http_listen != self.config.settings.http_listen:
             log.warning("a new [http] listen address takes effect only after a restart")
-        old_feeds = {f.name: f for f in self.config.feeds}
+        clock = now()
+        try:  # new feeds and moved ones are due now; the others keep their next poll
+            self.pipeline.store.sync_feeds(new.feeds, lambda f, s: (
+                s.next_poll if s.url == f.url and s.next_poll else clock))
+        except Exception as e:  # noqa: BLE001 - the poll loop syncs them when it can
+            self.pipeline.write_failed(e)
+            log.error("reload: the new feeds could not be scheduled yet: %s", e)
         self.config = new
-        self.pipeline.reconfigure(new, Notifier(new.targets, self.pipeline.notifier))
-        for name in old_feeds.keys() - {f.name for f in new.feeds}:
-            if self.scheduler.get_job(f"feed:{name}"):
-                self.scheduler.remove_job(f"feed:{name}")
-        for feed in new.feeds:
-            if feed.name not in old_feeds or old_feeds[feed.name].url != feed.url:
-                self._schedule(feed, soon=True)
-        wants_embedding = bool(new.about_rules)
-        if wants_embedding and not self.scheduler.get_job("embed"):
-            self.scheduler.add_job(self._spawn_embedding, "interval", seconds=EMBED_EVERY,
-                                   id="embed")
-        elif not wants_embedding and self.scheduler.get_job("embed"):
-            self.scheduler.remove_job("embed")
+        self.pipeline.reconfigure(new, notifier)
+        self.pipeline.poller.finished.set()  # look for due feeds now
         log.info("reloaded: %d feeds, %d rules, %d targets",
                  len(new.feeds), len(new.rules), len(new.targets))
-        sd_notify("READY=1")
+
+    def _stats(self) -> dict[str, float]:
+        stats: dict[str, float] = dict(self.pipeline.stats)
+        stats["loop_lag_max"] = self.lag.worst
+        return stats
 
     def _unhealthy(self) -> str | None:
         """Why the daemon is not healthy, or None (for /healthz)."""
-        if self.stopping.is_set():
-            return "stopping"
-        if not self.scheduler.running:
-            return "scheduler not running"
-        try:
-            self.pipeline.store.conn.execute("SELECT 1").fetchone()
-        except Exception as e:  # noqa: BLE001 - any database failure is unhealthy
-            return f"database: {e}"
-        return None
+        return "; ".join(health.problems(self)) or None
 
     def _start_watchdog(self) -> None:
         usec = os.environ.get("WATCHDOG_USEC", "")

@@ -39,9 +39,12 @@ class FetchError(NewswatchError):
     "A feed could not be fetched"
 
     def __init__(self, message: str, status: int | None = None,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, network: bool = False) -> None:
         self.status = status
         self.retry_after = retry_after  # seconds the server asked us to wait
+        # No answer at all (DNS, refused, unreachable): when most feeds fail this way
+        # at once, the network is down, not the feeds.
+        self.network = network
         super().__init__(message)
 
 

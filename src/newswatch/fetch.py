@@ -129,10 +129,13 @@ class Fetcher:
                 raise FetchError(f"timed out after {self.settings.timeout:g}s") from None
             except httpx.TooManyRedirects:
                 raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})") from None
+            except httpx.ConnectTimeout:
+                raise FetchError("connection timed out", network=True) from None
             except httpx.ConnectError as e:
-                if "Name or service not known" in str(e) or "nodename nor servname" in str(e):
-                    raise FetchError(f"DNS lookup failed for {host}") from None
-                raise FetchError(f"connection failed: {_reason(e)}") from None
+                if "Name or service not known" in str(e) or "nodename nor servname" in str(e) \
+                        or "Temporary failure in name resolution" in str(e):
+                    raise FetchError(f"DNS lookup failed for {host}", network=True) from None
+                raise FetchError(f"connection failed: {_reason(e)}", network=True) from None
             except httpx.DecodingError:
                 raise FetchError("the body could not be decompressed") from None
             except httpx.HTTPError as e:

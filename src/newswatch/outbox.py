@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from .store import Outgoing, parse_iso
+from .store import Outgoing
+from .timestamps import parse_iso
 
 
 @dataclass(frozen=True)

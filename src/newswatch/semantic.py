@@ -139,7 +139,7 @@ def backlog(store: Any, window: float, embedder_name: str) -> int:
     """Articles found in the last `window` seconds still waiting for a vector."""
     from datetime import timedelta
 
-    from .store import now
+    from .timestamps import now
 
     return int(store.embedding_backlog(embedder_name, now() - timedelta(seconds=window)))
 

@@ -22,51 +22,21 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from .errors import StorageError
 from .imports import without
 from .models import Article
+from .store_feeds import FeedRows
+from .timestamps import iso, now, parse_iso
 
 with without("numpy", "pandas"):
     import sqlite_utils
 
 
-SCHEMA_VERSION = 8
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(when: datetime | None) -> str | None:
-    """Timestamps are stored as ISO 8601 UTC text, which sorts by time: the year has
-    four digits, also before 1000 (strftime's %Y writes 999 there)."""
-    if not when:
-        return None
-    if when.tzinfo is not UTC:
-        when = when.astimezone(UTC)
-    return when.isoformat(timespec="seconds")[:19] + "Z"
-
-
-def parse_iso(text: str | None) -> datetime | None:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if text else None
-
-
-@dataclass(frozen=True)
-class FeedState:
-    name: str
-    url: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    error_count: int = 0
-    next_poll: str | None = None
-    polled: bool = False  # polled successfully at least once
-    fetch_url: str | None = None  # where a permanent redirect pointed
-    disabled: str | None = None  # why polling stopped (410 Gone)
-    body_hash: str | None = None
+SCHEMA_VERSION = 9
 
 
 @dataclass(frozen=True)
@@ -86,7 +56,7 @@ class Outgoing:
     created: str | None = None
 
 
-class Store:
+class Store(FeedRows):
     def __init__(self, path: Path | str) -> None:
         if sqlite3.sqlite_version_info < (3, 35):  # INSERT ... RETURNING
             raise StorageError(f"newswatch needs SQLite 3.35 or newer; Python's sqlite3 "
@@ -155,7 +125,7 @@ class Store:
                                f"(schema {version}, this one knows {SCHEMA_VERSION})")
         steps = {1: self._create_v1, 2: self._migrate_v2, 3: self._migrate_v3,
                  4: self._migrate_v4, 5: self._migrate_v5, 6: self._migrate_v6,
-                 7: self._migrate_v7, 8: self._migrate_v8}
+                 7: self._migrate_v7, 8: self._migrate_v8, 9: self._migrate_v9}
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 steps[target]()
@@ -222,31 +192,17 @@ class Store:
         self.conn.execute(f"CREATE INDEX idx_articles_text_found ON articles (found) "
                           f"WHERE {_HAS_TEXT}")
 
-    # -- feeds ---------------------------------------------------------------
+    def _migrate_v9(self) -> None:
+        """The schedule in the database: feeds due are found by their next poll; a
+        Retry-After outlives a restart; a heartbeat proves the database takes writes."""
+        self.conn.execute("ALTER TABLE feeds ADD COLUMN hold_until TEXT")
+        self.conn.execute("CREATE INDEX idx_feeds_next_poll ON feeds (next_poll)")
+        self.conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
 
-    def feed_state(self, name: str) -> FeedState:
-        row = self.db.execute(
-            "SELECT url, etag, last_modified, error_count, next_poll, last_success, fetch_url, "
-            "disabled, body_hash FROM feeds WHERE name = ?", [name]).fetchone()
-        if row is None:
-            return FeedState(name)
-        return FeedState(name, row[0], row[1], row[2], row[3], row[4], row[5] is not None,
-                         row[6], row[7], row[8])
+    def beat(self, when: datetime) -> None:
+        """A write that proves the database takes writes (raises when it does not)."""
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", [iso(when)])
 
-    def update_feed(self, name: str, **fields: Any) -> None:
-        """Upsert a feed's state (call inside or outside a transaction)."""
-        self.conn.execute("INSERT OR IGNORE INTO feeds (name) VALUES (?)", [name])
-        if fields:
-            assignments = ", ".join(f"{k} = ?" for k in fields)
-            self.conn.execute(f"UPDATE feeds SET {assignments} WHERE name = ?",
-                              [*fields.values(), name])
-
-    def count_poll(self, name: str, new_articles: int) -> None:
-        self.conn.execute("UPDATE feeds SET polls = polls + 1, articles_seen = articles_seen + ? "
-                          "WHERE name = ?", (new_articles, name))
-
-    def feeds(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.query("SELECT * FROM feeds ORDER BY name")]
 
     # -- articles ------------------------------------------------------------
 
@@ -301,10 +257,22 @@ class Store:
 
     def prune_text(self, before: datetime) -> int:
         """Drop the text of articles found before a time; identities and alerts stay."""
-        cursor = self.conn.execute(
-            f"UPDATE articles SET summary = NULL, content = NULL WHERE found < ? AND {_HAS_TEXT}",
-            [iso(before)])
+        cursor = self.conn.execute(PRUNE_TEXT, [iso(before)])
         return cursor.rowcount
+
+    def prune_rows(self, before: datetime, batch: int = 5000) -> int:
+        """Delete the articles found before a time that no alert refers to (with their
+        vectors); what they were seen as stays in `seen`, so they never count as new."""
+        dropped = 0
+        while True:
+            with self.transaction():
+                ids = [r[0] for r in self.conn.execute(_UNALERTED, [iso(before), batch])]
+                if not ids:
+                    return dropped
+                marks = ",".join("?" * len(ids))
+                self.conn.execute(f"DELETE FROM vectors WHERE article_id IN ({marks})", ids)
+                self.conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", ids)
+            dropped += len(ids)
 
     # -- vectors (semantic rules) -------------------------------------------
 
@@ -365,6 +333,12 @@ class Store:
             "INSERT OR IGNORE INTO alerts (article_id, target, rules, snippet, status, created, "
             "attempts, next_attempt) VALUES (?, ?, ?, ?, 'pending', ?, 0, ?)",
             (article_id, target, json.dumps(list(rules)), snippet, iso(created), iso(created)))
+
+    def due_count(self, when: datetime) -> int:
+        """Pending alerts whose next attempt has come."""
+        row = self.conn.execute("SELECT count(*) FROM alerts WHERE status = 'pending' "
+                                "AND next_attempt <= ?", [iso(when)]).fetchone()
+        return int(row[0])
 
     def pending(self, targets: Iterable[str] | None = None) -> dict[str, list[Outgoing]]:
         """Pending alerts by target, oldest first."""
@@ -465,6 +439,11 @@ class Store:
 
 # Articles whose text is kept (matches the partial index idx_articles_text_found).
 _HAS_TEXT = "(summary IS NOT NULL OR content IS NOT NULL)"
+PRUNE_TEXT = (f"UPDATE articles SET summary = NULL, content = NULL WHERE found < ? "
+              f"AND {_HAS_TEXT}")
+# Articles found before ? that no alert refers to, at most ? of them.
+_UNALERTED = ("SELECT id FROM articles WHERE found < ? AND NOT EXISTS "
+              "(SELECT 1 FROM alerts WHERE alerts.article_id = articles.id) LIMIT ?")
 # An article row as _article() reads it.
 _ARTICLE_COLUMNS = ("articles.id, key, feed, url, title, summary, content, author, categories, "
                     "published, language")

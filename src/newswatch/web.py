@@ -18,7 +18,8 @@ from typing import Any
 
 from .fetch import public_url
 from .models import Config
-from .store import Store, parse_iso
+from .store import Store
+from .timestamps import parse_iso
 
 log = logging.getLogger(__name__)
 MAX_REQUEST = 8192
@@ -26,7 +27,7 @@ MAX_REQUEST = 8192
 
 class StatusServer:
     def __init__(self, store: Store, config: Callable[[], Config],
-                 stats: Callable[[], dict[str, int]], healthy: Callable[[], str | None]) -> None:
+                 stats: Callable[[], dict[str, float]], healthy: Callable[[], str | None]) -> None:
         self.store, self.config, self.stats, self.healthy = store, config, stats, healthy
         self.server: asyncio.Server | None = None
 
@@ -100,6 +101,11 @@ class StatusServer:
                [({}, stats.get("articles", 0))])
         metric("matches_total", "counter", "New articles that matched a rule since start.",
                [({}, stats.get("matches", 0))])
+        metric("polls_unchanged_total", "counter", "Polls that found the feed unchanged (304, "
+               "or the same body) and skipped parsing, since start.",
+               [({}, stats.get("unchanged", 0))])
+        metric("event_loop_lag_max_seconds", "gauge", "The longest the event loop was blocked "
+               "since start.", [({}, stats.get("loop_lag_max", 0.0))])
         metric("alerts", "gauge", "Alerts in the database by status.",
                [({"status": s}, counts.get(s, 0)) for s in ("pending", "sent", "failed")])
         metric("feeds", "gauge", "Feeds in the configuration.", [({}, len(config.feeds))])

@@ -13,16 +13,18 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import itertools
 import multiprocessing
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TypeVar
+
+from pebble import ProcessExpired, ProcessPool
 
 from .bodies import decode
 from .errors import FetchError, ParseError
@@ -88,23 +90,37 @@ def _read_and_match(feed: str, body: bytes, headers: dict[str, str], encoding: s
 
 
 class Parsers:
-    """Worker processes that parse feeds and match articles (workers=0: a local thread)."""
+    """Worker processes that parse feeds and match articles (workers=0: a local thread).
 
-    def __init__(self, config: Config, workers: int | None = None) -> None:
+    Each task has a time limit: a worker past it is killed and replaced, and the
+    feed it was reading fails with "parsing took longer than ...". A worker that
+    dies (out of memory, killed) fails only the feed it was reading. New rules
+    start a new pool; the old one finishes what it was given under the old rules.
+    """
+
+    def __init__(self, config: Config, workers: int | None = None,
+                 time_limit: float | None = None) -> None:
         self.config = config
         self.workers = (os.cpu_count() or 1) if workers is None else workers
-        self.pool: ProcessPoolExecutor | None = None
+        self.time_limit = time_limit or config.settings.parse_timeout
+        self.pool: ProcessPool | None = None
         self.local: Rules | None = None
+        self.started: dict[int, float] = {}  # task id -> monotonic time it was handed over
+        self._ids = itertools.count()
 
     def reconfigure(self, config: Config) -> None:
-        """New rules: workers started from now on compile them."""
-        self.close()
+        """New rules: a new pool compiles them; the old one finishes its queue, then ends."""
+        old, self.pool = self.pool, None
         self.config, self.local = config, None
+        self.time_limit = config.settings.parse_timeout
+        if old is not None:
+            old.close()  # type: ignore[no-untyped-call]  # does not wait: queued and running tasks still complete
+            threading.Thread(target=old.join, daemon=True).start()
 
-    def _pool(self) -> ProcessPoolExecutor:
+    def _pool(self) -> ProcessPool:
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"),
+            self.pool = ProcessPool(
+                self.workers, context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker, initargs=(os.getpid(), self.config))
         return self.pool
 
@@ -113,7 +129,7 @@ class Parsers:
         """Parse a body, decompressing it first if `encoding` says it is compressed."""
         args = (feed, body, headers, encoding, cap)
         if self.workers == 0:
-            return await asyncio.to_thread(read_feed, *args)
+            return await self._in_thread(read_feed, *args)
         parsed: ParsedFeed = await self._run(read_feed, *args)
         return parsed
 
@@ -138,19 +154,55 @@ class Parsers:
             if self.local is None:
                 self.local = Rules.compile(self.config)
             rules = self.local
-            return await asyncio.to_thread(lambda: [m for a in articles if (m := rules.match(a))])
+            return await self._in_thread(lambda: [m for a in articles if (m := rules.match(a))])
         matches: list[Match] = await self._run(_match, articles)
         return matches
 
-    async def _run(self, function: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
+    async def _in_thread(self, function: Callable[..., T], *args: object) -> T:
+        # A thread cannot be killed: past the limit the feed fails, the thread runs on.
         try:
-            return await loop.run_in_executor(self._pool(), function, *args)
-        except BrokenProcessPool:
-            self.close()  # a worker died (out of memory?): start afresh next time
-            raise ParseError("a worker process died while reading this feed") from None
+            return await asyncio.wait_for(asyncio.to_thread(function, *args), self.time_limit)
+        except TimeoutError:
+            raise ParseError(self._too_long()) from None
+
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
+        task = next(self._ids)
+        self.started[task] = time.monotonic()
+        try:
+            future = self._pool().schedule(function, args=args, timeout=self.time_limit)
+            return await asyncio.wrap_future(future)
+        except TimeoutError:
+            raise ParseError(self._too_long()) from None
+        except ProcessExpired as e:
+            raise ParseError(f"a worker process died while reading this feed "
+                             f"(exit code {e.exitcode})") from None
+        except BrokenProcessPool as e:  # the workers could not start: a fresh pool next time
+            self._discard()
+            raise ParseError(f"the parse workers stopped: {e}") from None
+        finally:
+            del self.started[task]
+
+    def _too_long(self) -> str:
+        return f"parsing took longer than {self.time_limit:g} s"
+
+    def stuck(self) -> int:
+        """Tasks in flight for longer than the limit allows, queueing included: a pool
+        that should have killed them has not."""
+        if not self.started:
+            return 0
+        queued = len(self.started) / max(1, self.workers)
+        allowed = self.time_limit * (1 + queued) + 15.0
+        now = time.monotonic()
+        return sum(1 for t in self.started.values() if now - t > allowed)
+
+    def _discard(self) -> None:
+        if self.pool is not None:
+            self.pool.stop()  # type: ignore[no-untyped-call]
+            self.pool = None
 
     def close(self) -> None:
+        """Stop the workers now (shutting down: unfinished work is abandoned)."""
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.stop()  # type: ignore[no-untyped-call]
+            self.pool.join(timeout=5)
             self.pool = None

@@ -1,0 +1,152 @@
+"""The embed loop: articles without a vector -> vectors -> alerts for `about` rules.
+
+Articles found within `backfill` are embedded in batches, in a thread; the
+alerts they meet are queued in the same transaction as their vectors, so a
+crash neither loses nor repeats one. A failing model is logged and retried on
+the next pass; it never stops polling or delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from . import semantic
+from .models import Article, Match, Rule
+from .rules import Matcher
+from .rules.compile import compile_rules, document, scope
+from .rules.matcher import in_scope
+
+if TYPE_CHECKING:
+    from .pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+EVERY = 5.0  # seconds between looks at the backlog when nothing wakes the loop
+
+
+class Embedder:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.p = pipeline
+        self._embedding = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._intents: dict[tuple[str, str], Any] = {}
+        self._limits: dict[tuple[str, str, float], tuple[Any, float]] = {}
+        self._gate_matcher: Matcher | None = None
+        self.last_pass: Any = None  # when a pass last finished
+
+    def reconfigure(self) -> None:
+        self._gate_matcher = None
+
+    def wake(self) -> None:
+        """New articles: score them now, not at the next look."""
+        self._wake.set()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                if await self.embed():
+                    self.p.delivery.wake()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a failing model must not stop the loop
+                log.exception("embedding articles for `about` rules failed; will retry")
+            self.last_pass = self.p.clock()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), EVERY)
+
+    async def embed(self, batch: int = 32) -> int:
+        """Embed the articles found since `backfill` that have no vector yet, and queue
+        alerts for the `about` rules they meet; return how many alerts were queued."""
+        rules = self.p.config.about_rules
+        if not rules or self._embedding.locked():
+            return 0  # nothing to do, or a pass is already working through the backlog
+        async with self._embedding:
+            model = await asyncio.to_thread(semantic.configured, self.p.config.settings)
+            intents = [(r, await self._intent(model, r.about)) for r in rules]
+            gates = self._gates()
+            limits: dict[str, float] | None = None
+            queued = 0
+            while True:
+                now_ = self.p.clock()
+                backfill = timedelta(seconds=self.p.config.settings.backfill)
+                articles = self.p.store.unembedded(model.name, now_ - backfill, batch)
+                if not articles:
+                    return queued
+                if limits is None:
+                    limits = {r.name: self._limit(model, r, intent) for r, intent in intents}
+                vectors, rows = await asyncio.to_thread(semantic.embed, model, articles)
+                later: list[Callable[[], object]] = []
+                with self.p.store.transaction():
+                    self.p.store.add_vectors(model.name, rows)
+                    for article, vector in zip(articles, vectors, strict=True):
+                        if article.published and article.published < now_ - backfill:
+                            continue  # old news met on a first poll: recorded, not alerted
+                        hits = self._about_hits(article, vector, intents, gates, limits)
+                        if hits:
+                            best = max(score for _, score in hits)
+                            text = " ".join((article.summary or article.content).split()[:30])
+                            m = Match(article, tuple(name for name, _ in hits),
+                                      f"(semantic match, similarity {best:.2f}) {text}")
+                            queued += self.p.queue(article.row_id, m, now_, later)
+                for step in later:
+                    step()
+
+    async def _intent(self, model: semantic.Embedder, about: str) -> Any:
+        key = (model.name, about)
+        if key not in self._intents:
+            self._intents[key] = await asyncio.to_thread(model.query, about)
+        return self._intents[key]
+
+    def _gates(self) -> Matcher:
+        """The queries that gate `about` rules (mode "all"), compiled once per config."""
+        if self._gate_matcher is None:
+            self._gate_matcher = compile_rules(
+                self.p.config, lambda r: bool(r.about and r.query and r.mode == "all"))
+        return self._gate_matcher
+
+    def _limit(self, model: semantic.Embedder, rule: Rule, intent: Any) -> float:
+        """A rule's similarity threshold; for "top X%", the score that only X% of the
+        articles of the last week reach (0.85 until 200 articles have a vector)."""
+        if not rule.top:
+            return rule.threshold
+        key = (model.name, rule.about, rule.top)
+        cached = self._limits.get(key)
+        if cached and self.p.clock() - cached[0] < timedelta(minutes=10):
+            return cached[1]
+        since = self.p.clock() - timedelta(days=7)
+        blobs = [blob for _, blob in self.p.store.vectors(model.name, since)]
+        if len(blobs) < semantic.MIN_SAMPLE:
+            return semantic.FALLBACK_THRESHOLD
+        import numpy as np
+
+        scores = np.stack([semantic.from_blob(b) for b in blobs]) @ intent
+        limit = float(np.quantile(scores, 1 - rule.top))
+        self._limits[key] = (self.p.clock(), limit)
+        return limit
+
+    def _about_hits(self, article: Article, vector: Any, intents: list[tuple[Rule, Any]],
+                    gates: Matcher, limits: dict[str, float]) -> list[tuple[str, float]]:
+        feed = self.p.config.feed(article.feed)
+        tags = feed.tags if feed else ()
+        passed: set[str] | None = None
+        hits = []
+        for rule, intent in intents:
+            if not in_scope(*scope(rule), article.feed, tags):
+                continue
+            score = float(vector @ intent)
+            if score < limits[rule.name]:
+                continue
+            if rule.query and rule.mode == "all":
+                if passed is None:
+                    language = feed.language if feed and feed.language else None
+                    passed = set(gates.match(document(article, language), article.feed, tags))
+                if rule.name not in passed:
+                    continue
+            hits.append((rule.name, score))
+        return hits
+

@@ -1,0 +1,106 @@
+"""The feeds table: each feed's state and its place in the schedule.
+
+The schedule lives here, not in memory: every feed's next poll is a column.
+The poll loop claims the feeds that are due (moving their next poll past the
+longest a poll can take), and whatever the poll comes to writes the next one.
+A lost task, a crash or a killed worker costs a feed one lease, never its place.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from .decide import FeedState, FeedUpdate
+from .models import Feed
+from .timestamps import iso, parse_iso
+
+
+class FeedRows:
+    conn: sqlite3.Connection
+
+    def feed_state(self, name: str) -> FeedState:
+        row = self.conn.execute(
+            "SELECT url, etag, last_modified, error_count, next_poll, last_success, fetch_url, "
+            "disabled, body_hash, hold_until FROM feeds WHERE name = ?", [name]).fetchone()
+        if row is None:
+            return FeedState(name)
+        return FeedState(name, row[0], row[1], row[2], row[3], parse_iso(row[4]),
+                         row[5] is not None, row[6], row[7], row[8], parse_iso(row[9]))
+
+    def apply(self, u: FeedUpdate) -> None:
+        """Write what a poll came to (the row is created if need be)."""
+        self.conn.execute("INSERT OR IGNORE INTO feeds (name) VALUES (?)", [u.name])
+        self.conn.execute(
+            "UPDATE feeds SET url = ?, fetch_url = ?, etag = ?, last_modified = ?, "
+            "last_poll = ?, last_success = coalesce(?, last_success), last_status = ?, "
+            "last_error = ?, error_count = ?, body_hash = ?, disabled = ?, next_poll = ?, "
+            "hold_until = ?, polls = polls + 1 WHERE name = ?",
+            (u.url, u.fetch_url, u.etag, u.last_modified, iso(u.last_poll),
+             iso(u.last_success), u.last_status, u.last_error, u.error_count, u.body_hash,
+             u.disabled, iso(u.next_poll), iso(u.hold_until), u.name))
+
+    def count_new(self, name: str, new_articles: int) -> None:
+        self.conn.execute("UPDATE feeds SET articles_seen = articles_seen + ? WHERE name = ?",
+                          (new_articles, name))
+
+    def sync_feeds(self, feeds: Iterable[Feed], when: Callable[[Feed, FeedState], datetime],
+                   ) -> None:
+        """Give every configured feed a row and a next poll: `when(feed, state)` for new
+        feeds and those whose URL changed (a changed URL also lifts a 410's stop)."""
+        with self.transaction():
+            for feed in feeds:
+                state = self.feed_state(feed.name)
+                moved = state.url is not None and state.url != feed.url
+                self.conn.execute("INSERT OR IGNORE INTO feeds (name) VALUES (?)", [feed.name])
+                self.conn.execute(
+                    "UPDATE feeds SET next_poll = ?, disabled = CASE WHEN ? THEN NULL "
+                    "ELSE disabled END WHERE name = ?",
+                    (iso(when(feed, state)), moved, feed.name))
+
+    def claim_due(self, feeds: dict[str, Feed], now: datetime, limit: int,
+                  lease: Callable[[Feed], timedelta]) -> list[Feed]:
+        """The configured feeds whose next poll has come, soonest first (at most `limit`),
+        each with its next poll moved on by its lease, in one transaction."""
+        if limit <= 0:
+            return []
+        claimed: list[Feed] = []
+        with self.transaction():
+            rows = self.conn.execute(
+                "SELECT name FROM feeds WHERE next_poll <= ? AND disabled IS NULL "
+                "ORDER BY next_poll", [iso(now)])
+            for (name,) in rows:
+                if name in feeds:
+                    claimed.append(feeds[name])
+                    if len(claimed) == limit:
+                        break
+            self.conn.executemany("UPDATE feeds SET next_poll = ? WHERE name = ?",
+                                  [(iso(now + lease(f)), f.name) for f in claimed])
+        return claimed
+
+    def overdue(self, feeds: Iterable[Feed], now: datetime) -> list[tuple[str, datetime]]:
+        """Configured feeds whose next poll is more than twice their interval past."""
+        by_name = {f.name: f for f in feeds}
+        if not by_name:
+            return []
+        shortest = min(f.interval for f in by_name.values())
+        rows = self.conn.execute(
+            "SELECT name, next_poll FROM feeds WHERE next_poll < ? AND disabled IS NULL",
+            [iso(now - timedelta(seconds=2 * shortest))])
+        late = []
+        for name, next_poll in rows:
+            due = parse_iso(next_poll)
+            feed = by_name.get(name)
+            if feed and due and now - due > timedelta(seconds=2 * feed.interval):
+                late.append((name, due))
+        return late
+
+    def feeds(self) -> list[dict[str, Any]]:
+        cursor = self.conn.execute("SELECT * FROM feeds ORDER BY name")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def transaction(self) -> Any:  # provided by Store
+        raise NotImplementedError
