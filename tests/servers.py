@@ -5,9 +5,11 @@ All bind 127.0.0.1 on a free port and run in threads.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import random
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -54,9 +56,18 @@ class FeedServer:
         self.in_flight = 0
         self.peak_in_flight = 0
         self.count_lock = threading.Lock()
+        self.connections: set[socket.socket] = set()  # open ones, kept alive between GETs
         server = self
 
         class Handler(_Quiet):
+            def setup(self) -> None:
+                super().setup()
+                server.connections.add(self.connection)
+
+            def finish(self) -> None:
+                server.connections.discard(self.connection)
+                super().finish()
+
             def do_GET(self) -> None:
                 with server.count_lock:
                     server.in_flight += 1
@@ -136,9 +147,26 @@ class FeedServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.handler = Handler
+        self.port = 0
+        self._listen()
+
+    def _listen(self) -> None:
+        self.httpd = _Server(("127.0.0.1", self.port), self.handler)
         self.port = self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    def go_down(self) -> None:
+        """Stop listening and drop every open connection: new ones are refused, as when
+        the network is down."""
+        self.close()
+        for conn in list(self.connections):
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def come_back(self) -> None:
+        """Listen again on the same port."""
+        self._listen()
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

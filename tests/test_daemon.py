@@ -115,7 +115,13 @@ def test_daemon_alerts_reloads_stops_and_never_repeats(
     daemon = Daemon(config)
     try:
         assert wait_until(lambda: feed_server.hits("/wire.xml") >= polls_before + 3)
-        assert len(webhook.messages) == 4
+        # A new article's alert proves a delivery pass ran since the restart: the
+        # four sent before were not sent again by it.
+        items.append(Item("Largest drone attack on Dnipro", "https://n.example/5"))
+        feed_server.publish("/wire.xml", rss(items))
+        assert len(webhook.wait_for(5)) == 5, daemon.output()
+        time.sleep(1.0)
+        assert [m["message"].count("Dnipro") for m in webhook.messages] == [0, 0, 0, 0, 1]
         assert daemon.stop() == 0
     finally:
         if daemon.proc.poll() is None:
@@ -319,11 +325,15 @@ def test_a_daemon_killed_before_the_target_answered_sends_again_and_says_so(
                           in daemon.output()), daemon.output()
     finally:
         assert daemon.stop() == 0
-    # Accepted and recorded this time: a further restart sends nothing more.
+    # Accepted and recorded this time: a further restart sends only what is new.
+    feed_server.publish("/wire.xml", rss([
+        Item("Largest drone attack on Odesa", "https://n.example/odesa"),
+        Item("Largest drone attack on Izmail", "https://n.example/izmail")]))
     daemon = Daemon(config)
-    time.sleep(2.5)
+    assert len(webhook.wait_for(3)) == 3, daemon.output()
+    time.sleep(1.0)
     assert daemon.stop() == 0
-    assert len(webhook.messages) == 2
+    assert "Izmail" in webhook.messages[2]["message"] and len(webhook.messages) == 3
     assert "on its way" not in daemon.output()
 
 

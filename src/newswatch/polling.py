@@ -207,7 +207,7 @@ class Poller:
             self.network.record(feed.name, ok=False, when=started, network=e.network)
             if self.network.was_down == started:
                 log.error("the network looks down: %s", self.network.reason(started))
-        elif not isinstance(e, ParseError):
+        elif not isinstance(e, (ParseError, sqlite3.Error)):
             log.error("feed=%s poll failed unexpectedly", feed.name, exc_info=e)
         try:
             state = self.p.store.feed_state(feed.name)

@@ -169,18 +169,28 @@ class Parsers:
         task = next(self._ids)
         self.started[task] = time.monotonic()
         try:
-            future = self._pool().schedule(function, args=args, timeout=self.time_limit)
-            return await asyncio.wrap_future(future)
+            try:
+                return await self._schedule(function, args)
+            except BrokenProcessPool:
+                # pebble gives up a whole pool when a worker dies with none of the
+                # queued tasks running yet: that failed no task of its own, so a fresh
+                # pool takes this one.
+                self._discard()
+                return await self._schedule(function, args)
         except TimeoutError:
             raise ParseError(self._too_long()) from None
         except ProcessExpired as e:
             raise ParseError(f"a worker process died while reading this feed "
                              f"(exit code {e.exitcode})") from None
-        except BrokenProcessPool as e:  # the workers could not start: a fresh pool next time
+        except BrokenProcessPool as e:  # twice: the workers cannot start at all
             self._discard()
             raise ParseError(f"the parse workers stopped: {e}") from None
         finally:
             del self.started[task]
+
+    async def _schedule(self, function: Callable[..., T], args: tuple[object, ...]) -> T:
+        future = self._pool().schedule(function, args=args, timeout=self.time_limit)
+        return await asyncio.wrap_future(future)
 
     def _too_long(self) -> str:
         return f"parsing took longer than {self.time_limit:g} s"
