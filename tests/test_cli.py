@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,14 @@ def test_once_then_alerts_and_feeds_report_what_happened(
     assert "HTTP 500" in invoke(path, "feeds").output
     assert "Largest drone attack" in invoke(path, "alerts").output
     assert json.loads(invoke(path, "alerts", "--json", "--status", "pending").output) == []
+    assert not any(f["overdue"] for f in feeds.values())
+
+    # No daemon has polled "w" for an hour though it was due 15 minutes after: overdue.
+    with sqlite3.connect(path.parent / "nw.db") as conn:
+        conn.execute("UPDATE feeds SET next_poll = '2000-01-01T00:00:00Z' WHERE name = 'w'")
+    feeds = {f["name"]: f for f in json.loads(invoke(path, "feeds", "--json").output)}
+    assert feeds["w"]["overdue"] and not feeds["down"]["overdue"]
+    assert "overdue" in invoke(path, "feeds").output
 
 
 def test_test_notify_says_whether_each_target_accepted(write_config: Any,

@@ -17,6 +17,7 @@ from . import config as config_module
 from .errors import ConfigError, NewswatchError
 from .fetch import public_url
 from .models import Config
+from .timestamps import now
 
 EXIT_INVALID_CONFIG = 2
 
@@ -192,6 +193,7 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
     config = _load(ctx)
     store = _open_store(config)
     states = {r["name"]: r for r in store.feeds()} if store else {}
+    late = dict(store.overdue(config.feeds, now())) if store else {}
     items = []
     for feed in config.feeds:
         s = states.get(feed.name, {})
@@ -202,7 +204,8 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
             "last_error": s.get("last_error"), "errors_in_a_row": s.get("error_count", 0),
             "articles_seen": s.get("articles_seen", 0), "next_poll": s.get("next_poll"),
             "moved_to": public_url(s["fetch_url"]) if s.get("fetch_url") else None,
-            "disabled": s.get("disabled")})
+            "disabled": s.get("disabled"),
+            "overdue": feed.name in late})
     if as_json:
         click.echo(json.dumps(items, indent=2, ensure_ascii=False))
         return
@@ -215,8 +218,10 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
         if f["moved_to"]:
             state += f"; moved permanently to {f['moved_to']}: update the config"
         upcoming = "never (disabled)" if f["disabled"] else (f["next_poll"] or "soon")
+        if f["overdue"]:
+            upcoming += " (overdue: is the daemon running?)"
         table.add_row(f["name"], state, str(f["articles_seen"]), f["last_poll"] or "-",
-                      upcoming, style="red" if f["errors_in_a_row"] else None)
+                      upcoming, style="red" if f["errors_in_a_row"] or f["overdue"] else None)
     _print(table)
     if store and config.about_rules:
         from .semantic import backlog, configured
@@ -386,7 +391,7 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     from .rules import Synonyms
     from .rules.compile import compile_rule, rule_languages
     from .rules.text import query_languages
-    from .timestamps import now
+
 
     if bool(query) == bool(rule_name):
         raise click.UsageError("give a QUERY or --rule NAME (not both)")
@@ -456,7 +461,7 @@ def _match_about(config: Config, rule: Any, about: str, gate: str | None, since:
     from .rules.compile import compile_rule, document, rule_languages
     from .rules.text import query_languages
     from .semantic import configured, embed, from_blob, missing
-    from .timestamps import now
+
 
     if problem := missing(config.settings.semantic_backend):
         raise click.ClickException(problem)
