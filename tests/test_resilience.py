@@ -8,6 +8,7 @@ is polled again and a new matching article still alerts.
 from __future__ import annotations
 
 import json
+import re
 import resource
 import signal
 import socket
@@ -79,6 +80,8 @@ def test_sighup_while_parses_are_queued_loses_no_feed(
             daemon.proc.send_signal(signal.SIGHUP)
             time.sleep(0.3)
         assert wait_until(lambda: daemon.output().count("reloaded: 15 feeds") == 3)
+        pauses = [float(m) for m in re.findall(r"the loop paused (\d+) ms", daemon.output())]
+        assert len(pauses) == 3 and max(pauses) < 100, pauses
         polled = {n: feed_server.hits(f"/{n}.xml") for n in big + small}
         # Every feed is polled again: within two intervals of the first round's end.
         assert wait_until(lambda: all(feed_server.hits(f"/{n}.xml") >= polled[n] + 2

@@ -15,6 +15,7 @@ import random
 import signal
 import socket
 import sys
+import time
 from collections.abc import Coroutine
 from datetime import timedelta
 from pathlib import Path
@@ -222,7 +223,11 @@ class Daemon:
                 log.error("reload refused: keeping the running configuration")
                 sd_notify("READY=1")
                 return
+            started = time.monotonic()
             self._apply(new, notifier)
+            log.info("reloaded: %d feeds, %d rules, %d targets (the loop paused %.0f ms)",
+                     len(new.feeds), len(new.rules), len(new.targets),
+                     (time.monotonic() - started) * 1000)
             sd_notify("READY=1")
 
     def _apply(self, new: Config, notifier: Notifier) -> None:
@@ -240,8 +245,6 @@ class Daemon:
         self.config = new
         self.pipeline.reconfigure(new, notifier)
         self.pipeline.poller.finished.set()  # look for due feeds now
-        log.info("reloaded: %d feeds, %d rules, %d targets",
-                 len(new.feeds), len(new.rules), len(new.targets))
 
     def _stats(self) -> dict[str, float]:
         stats: dict[str, float] = dict(self.pipeline.stats)

@@ -22,13 +22,17 @@ class FeedRows:
     conn: sqlite3.Connection
 
     def feed_state(self, name: str) -> FeedState:
-        row = self.conn.execute(
-            "SELECT url, etag, last_modified, error_count, next_poll, last_success, fetch_url, "
-            "disabled, body_hash, hold_until FROM feeds WHERE name = ?", [name]).fetchone()
-        if row is None:
-            return FeedState(name)
-        return FeedState(name, row[0], row[1], row[2], row[3], parse_iso(row[4]),
-                         row[5] is not None, row[6], row[7], row[8], parse_iso(row[9]))
+        rows = self._states("WHERE name = ?", [name])
+        return rows.get(name) or FeedState(name)
+
+    def _states(self, where: str = "", params: list[str] | None = None,
+                ) -> dict[str, FeedState]:
+        rows = self.conn.execute(
+            "SELECT name, url, etag, last_modified, error_count, next_poll, last_success, "
+            f"fetch_url, disabled, body_hash, hold_until FROM feeds {where}", params or [])
+        return {r[0]: FeedState(r[0], r[1], r[2], r[3], r[4], parse_iso(r[5]),
+                                r[6] is not None, r[7], r[8], r[9], parse_iso(r[10]))
+                for r in rows}
 
     def apply(self, u: FeedUpdate) -> None:
         """Write what a poll came to (the row is created if need be)."""
@@ -48,17 +52,21 @@ class FeedRows:
 
     def sync_feeds(self, feeds: Iterable[Feed], when: Callable[[Feed, FeedState], datetime],
                    ) -> None:
-        """Give every configured feed a row and a next poll: `when(feed, state)` for new
-        feeds and those whose URL changed (a changed URL also lifts a 410's stop)."""
+        """Give every configured feed a row and its next poll, `when(feed, state)`, in
+        one transaction (a changed URL also lifts a 410's stop)."""
+        feeds = list(feeds)
         with self.transaction():
+            states = self._states()
+            self.conn.executemany("INSERT OR IGNORE INTO feeds (name) VALUES (?)",
+                                  [(f.name,) for f in feeds if f.name not in states])
+            rows = []
             for feed in feeds:
-                state = self.feed_state(feed.name)
+                state = states.get(feed.name) or FeedState(feed.name)
                 moved = state.url is not None and state.url != feed.url
-                self.conn.execute("INSERT OR IGNORE INTO feeds (name) VALUES (?)", [feed.name])
-                self.conn.execute(
-                    "UPDATE feeds SET next_poll = ?, disabled = CASE WHEN ? THEN NULL "
-                    "ELSE disabled END WHERE name = ?",
-                    (iso(when(feed, state)), moved, feed.name))
+                rows.append((iso(when(feed, state)), moved, feed.name))
+            self.conn.executemany(
+                "UPDATE feeds SET next_poll = ?, disabled = CASE WHEN ? THEN NULL "
+                "ELSE disabled END WHERE name = ?", rows)
 
     def claim_due(self, feeds: dict[str, Feed], now: datetime, limit: int,
                   lease: Callable[[Feed], timedelta]) -> list[Feed]:
