@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -69,9 +70,36 @@ def test_canonical_url(url: str, canonical: str) -> None:
     ("<p>caf&eacute; &#8212; &#x2014; &amp;amp;</p>", "café — — &amp;"),
     ("<![CDATA[raw]]>text", "text"),
     ("<li>one</li><li>two</li>", "one two"),
+    ('safe<iframe src="x"> <b>fallback</b></iframe>', "safe"),  # an iframe's text is not shown
+    ("x<?php echo 1; ?>y", "x y"),
+    ("text <a href='x", "text"),  # a tag left open at the end is no text
 ])
 def test_html_to_text(html: str, text: str) -> None:
     assert html_to_text(html) == text
+
+
+MB = 1_000_000
+
+
+@pytest.mark.parametrize(("html", "text"), [
+    ("<a" * (MB // 2), ""),  # one tag left open, a megabyte long
+    ("<a " * (MB // 3), ""),
+    ("<" * MB, "<" * MB),  # no tag ever starts
+    ("text <!--" + "<a" * (MB // 2), "text"),
+    ("<!--" * (MB // 4), ""),
+    ("text <![CDATA[" + "<a" * (MB // 2), "text"),
+    ("<div>" * 100_000 + "deep" + "</div>" * 100_000, "deep"),
+    ("<div>x" * 100_000, " ".join(["x"] * 100_000)),  # no depth limit drops text
+    ("<b>" * 200_000 + "bold", "bold"),
+    ("&amp;" * (MB // 5), "&" * (MB // 5)),
+    ("<p>x" + "\u0301\u0316" * (MB // 2), "x" + "\u0316" * 15 + "\u0301" * 15),  # see _nfc
+], ids=["<a", "<a space", "<", "open comment", "<!--", "open CDATA", "nested div",
+        "nested div text", "nested b", "&amp;", "combining marks"])
+def test_hostile_html_takes_linear_time(html: str, text: str) -> None:
+    """Each took minutes to hours with a regex tag stripper (64 KB of '<a': 26 s)."""
+    started = time.monotonic()
+    assert html_to_text(html) == text
+    assert time.monotonic() - started < 5
 
 
 def test_same_story_with_edited_title_keeps_its_identity() -> None:

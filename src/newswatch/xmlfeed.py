@@ -322,3 +322,31 @@ def _category(tags: list[list[str | None]], element: Any, atom: bool) -> None:
         tags[-1][0] = value
     elif [value, None, None] not in tags:
         tags.append([value, None, None])
+
+
+# An item's start or end tag, with or without a namespace prefix.
+_ITEM_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
+
+
+def split_items(body: bytes) -> tuple[bytes, list[bytes], bytes] | None:
+    """A document as (what precedes its first item, each item's markup, what follows
+    its last), found by tags alone so that a broken document splits too; None if it
+    has no item, or if reading each item inside the rest of the document would
+    cost several times reading the document (a long head and many items)."""
+    items: list[bytes] = []
+    first = end = start = -1
+    for m in _ITEM_TAG.finditer(body):
+        if not m[1]:
+            if start < 0 and not m[0].endswith(b"/"):  # <entry/> is no item
+                start = m.start()
+        elif start >= 0:
+            end = body.find(b">", m.end() - 1) + 1 or len(body)
+            items.append(body[start:end])
+            first = start if first < 0 else first
+            start = -1
+    if not items:
+        return None
+    head, tail = body[:first], body[end:]
+    if len(items) * (len(head) + len(tail)) > 4 * len(body):
+        return None
+    return head, items, tail
