@@ -33,7 +33,6 @@ from .models import Config, Feed
 from .notify import Notifier
 from .pipeline import Pipeline, PollResult
 from .store import Store
-from .timestamps import now
 from .web import StatusServer
 from .workers import Parsers
 
@@ -90,9 +89,15 @@ async def poll_all(config: Config) -> list[PollResult]:
 
     try:
         results = await asyncio.gather(*(poll(f) for f in config.feeds))
-        await pipeline.embed()
+        try:
+            await pipeline.embed()
+        except Exception:  # noqa: BLE001 - the lexical alerts still go out
+            log.exception("embedding articles for `about` rules failed; the next run retries")
         await pipeline.deliver()
-        pipeline.prune()
+        try:
+            pipeline.prune()
+        except Exception as e:  # noqa: BLE001 - the next run prunes
+            log.error("pruning old articles failed: %s", e)
         return list(results)
     finally:
         await close_pipeline(pipeline)
@@ -117,12 +122,12 @@ class Daemon:
         self.pipeline = open_pipeline(self.config)
         try:
             self._install_signals()
-            started = now()
+            started = self.pipeline.clock()
             self.pipeline.store.sync_feeds(self.config.feeds, lambda f, s: first_poll_after_start(
                 f, s, started, random.uniform(0.0, 1.0) if s.next_poll else 0.0))
             self.scheduler.start()
             self.scheduler.add_job(self._prune, "interval", hours=1, id="prune",
-                                   next_run_time=now() + timedelta(minutes=1))
+                                   next_run_time=self.pipeline.clock() + timedelta(minutes=1))
             self._start_watchdog()
             p = self.pipeline
             self.loops = {"poll": self._loop(p.poller.run(self.stopping, self._spawn)),
@@ -235,7 +240,7 @@ class Daemon:
             log.warning("a new database path takes effect only after a restart")
         if new.settings.http_listen != self.config.settings.http_listen:
             log.warning("a new [http] listen address takes effect only after a restart")
-        clock = now()
+        clock = self.pipeline.clock()
         try:  # new feeds and moved ones are due now; the others keep their next poll
             self.pipeline.store.sync_feeds(new.feeds, lambda f, s: (
                 s.next_poll if s.url == f.url and s.next_poll else clock))

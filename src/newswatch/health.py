@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from .delivery import EVERY as DELIVERY_EVERY
 from .polling import TICK
-from .timestamps import now
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -28,7 +27,8 @@ LAG_LIMIT = 5.0  # seconds the event loop may have been blocked lately
 def problems(d: Daemon) -> list[str]:
     if d.stopping.is_set():
         return ["stopping"]
-    p, clock, found = d.pipeline, now(), []
+    p, found = d.pipeline, []
+    clock = p.clock()
     for name, task in d.loops.items():
         if task.done():
             found.append(f"the {name} loop has stopped")
