@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import json
 import socket
+import sqlite3
 import time
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -100,6 +101,9 @@ CASES = [
                                 headers={"Content-Encoding": "gzip"}), "body too large"),
     ("corrupt gzip", Route(body=b"not gzip at all", headers={"Content-Encoding": "gzip"}),
      "could not be decompressed"),
+    ("corrupt deflate", Route(body=b"neither zlib nor raw deflate",
+                              headers={"Content-Encoding": "deflate"}),
+     "could not be decompressed"),
     ("trickle", Route(body=HEALTHY.encode(), mode="trickle"), "timed out after 2s"),
     ("accepts, never answers", Route(mode="hang"), "timed out after 2s"),
     ("404", Route(body=b"nope", status=404), "HTTP 404 Not Found"),
@@ -164,7 +168,6 @@ def test_ten_thousand_entries_are_all_recorded(poll: Any) -> None:
 
 
 def feed_state(tmp_path: Path) -> dict[str, Any]:
-    import sqlite3
     with sqlite3.connect(tmp_path / "nw.db") as conn:
         conn.row_factory = sqlite3.Row
         return dict(conn.execute("SELECT * FROM feeds WHERE name = 'hostile'").fetchone())
@@ -264,3 +267,34 @@ def test_feed_hints_lengthen_the_interval_within_bounds(
     state = feed_state(tmp_path)
     gap = seconds_between(state["last_poll"], state["next_poll"]) / 60
     assert expected_minutes * 0.94 <= gap <= expected_minutes
+
+
+def odd_feed(odd_item: str, channel: str = "") -> bytes:
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Odd'
+            f"</title>{channel}<item>{odd_item}</item><item><title>Weather in Odesa</title>"
+            "<link>https://odd.example/valid</link></item></channel></rss>").encode()
+
+
+@pytest.mark.parametrize(("route", "new"), [
+    (Route(body=odd_feed("<title>Port</title><link>https://x.example:99999/a</link>")), 2),
+    (Route(body=odd_feed("<title>Ttl</title>", channel="<ttl>²</ttl>")), 2),
+    (Route(body=odd_feed("<title>Smile &#55357;&#56832;</title><link>https://x.example/s"
+                         "</link>")), 2),
+    (Route(body=odd_feed("<title>Markup</title><description>" + "&lt;a" * 200_000
+                         + "</description>")), 2),
+    (Route(body=json.dumps({"version": "https://jsonfeed.org/version/1.1", "authors": 5,
+                            "items": [{"id": "\ud800", "title": "Odd \udfff"}, 7,
+                                      {"id": "2", "url": "https://odd.example/valid",
+                                       "title": "Weather in Odesa"}]}).encode(),
+           content_type="application/feed+json"), 2),
+], ids=["port out of range", "ttl ²", "surrogate references", "1 MB of '<a'",
+        "JSON of odd types and lone surrogates"])
+def test_odd_item_does_not_stop_its_feed(poll: Any, tmp_path: Path, route: Route,
+                                         new: int) -> None:
+    """Each of these failed the whole feed on every poll: an exception, or (the
+    megabyte of unclosed tags) a parse of some two hours, past any time limit."""
+    result, _ = poll(route, max_body="4MB")
+    assert (result.error, result.new) == (None, new)
+    with sqlite3.connect(tmp_path / "nw.db") as conn:
+        titles = [r[0] for r in conn.execute("SELECT title FROM articles WHERE feed = 'hostile'")]
+    assert "Weather in Odesa" in titles

@@ -47,8 +47,15 @@ class Decoder:
             if self.started or self.encoding != "deflate":
                 raise FetchError("the body could not be decompressed") from None
             self.zlib = zlib.decompressobj(-15)  # raw deflate, as some servers send
-            out = self.zlib.decompress(data, self.cap - self.size + 1)
+            out = self._raw_inflate(data)
         self.started = True
         if self.zlib.unconsumed_tail:  # output reached the cap with input left over
             raise FetchError(f"body too large (over {self.cap} bytes)")
         return out
+
+    def _raw_inflate(self, data: bytes) -> bytes:
+        assert self.zlib is not None
+        try:
+            return self.zlib.decompress(data, self.cap - self.size + 1)
+        except zlib.error:  # neither zlib nor raw deflate: garbage, not a crash
+            raise FetchError("the body could not be decompressed") from None
