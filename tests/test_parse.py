@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newswatch.errors import ParseError
-from newswatch.parse import canonical_url, html_to_text, parse_feed
+from newswatch.parse import canonical_url, clean, html_to_text, parse_feed
 
 FEEDS = Path(__file__).parent / "feeds"
 CASES = sorted(p.stem for p in FEEDS.glob("*.xml"))
@@ -100,6 +102,15 @@ def test_hostile_html_takes_linear_time(html: str, text: str) -> None:
     started = time.monotonic()
     assert html_to_text(html) == text
     assert time.monotonic() - started < 5
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([*"<>/!?-[]&;#x0aA \"'=\u0301\ud800\x00", "<p>", "</p>",
+                                 "<script>", "<!--", "-->", "<![CDATA[", "]]>", "&amp;",
+                                 "&#xD800;"]), max_size=40).map("".join))
+def test_any_fragment_reads_as_clean_text(html: str) -> None:
+    text = html_to_text(html)
+    assert text == clean(text)
 
 
 def test_same_story_with_edited_title_keeps_its_identity() -> None:

@@ -176,3 +176,21 @@ def test_random_items_read_alike(items: list[tuple[str, str, str, bool]]) -> Non
     assert same(rss(*rendered))
     assert same(atom(*(f"<title type='html'>{_escape(t)}</title><summary>{_escape(s)}</summary>"
                 f"<id>{_escape(i)}</id>" for t, s, i, _ in items)))
+
+
+@pytest.mark.parametrize(("body", "split"), [
+    (b"<rss><channel><title>T</title><item>a</item> <item>b</item></channel></rss>",
+     (b"<rss><channel><title>T</title>", [b"<item>a</item>", b"<item>b</item>"],
+      b"</channel></rss>")),
+    (b"<feed><entry>x</entry><entry/><entry xml:lang='en'>y</entry ></feed>",
+     (b"<feed>", [b"<entry>x</entry>", b"<entry xml:lang='en'>y</entry >"], b"</feed>")),
+    (b"<rdf:RDF><rss:item>a</rss:item><itemize/></rdf:RDF>",
+     (b"<rdf:RDF>", [b"<rss:item>a</rss:item>"], b"<itemize/></rdf:RDF>")),
+    (b"<rss><item>never closed", None),
+    (b"<rss><channel><title>T</title></channel></rss>", None),
+    # each item read inside a long head would cost many times the document
+    (b"<rss><channel><title>" + b"t" * 10_000 + b"</title>" + b"<item>i</item>" * 100
+     + b"</channel></rss>", None),
+])
+def test_split_items(body: bytes, split: tuple[bytes, list[bytes], bytes] | None) -> None:
+    assert xmlfeed.split_items(body) == split
