@@ -1,5 +1,6 @@
 """Property tests: each shortcut agrees with the plain computation it stands for
-(the compiled matcher, regex needles, ASCII folding, text cleaning, language detection)."""
+(the compiled matcher, regex needles, ASCII folding, text cleaning, language detection,
+NEAR by sorted positions, regex highlights by bisection)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from hypothesis import strategies as st
 from newswatch.errors import QueryError
 from newswatch.parse import clean
 from newswatch.rules import CompiledRule, Document, Matcher, Synonyms, evaluate, parse
-from newswatch.rules.matcher import RegexTimeout, _regex_search, fold_ascii
-from newswatch.rules.query import Regex
+from newswatch.rules.matcher import Field, RegexTimeout, _regex_search, fold_ascii, spans
+from newswatch.rules.query import Near, Node, Or, Phrase, Prefix, Regex
+from newswatch.rules.snippets import _overlapping
 from newswatch.rules.text import detect_language
 
 VOCAB = ["drone", "drones", "attack", "attacked", "largest", "kyiv", "strike", "raid",
@@ -194,3 +196,80 @@ def test_language_of_ascii_headlines_is_what_counting_letters_gives(text: str) -
         assert found == ""
     else:  # not ASCII any more: counted one by one; " é" is no stop word or telling letter
         assert found == detect_language(text + " é")
+
+
+# -- NEAR, against its definition -------------------------------------------------------
+
+NEAR_VOCAB = ["drone", "drones", "attack", "kyiv", "war", "warning", "the"]
+near_word = st.sampled_from(NEAR_VOCAB)
+near_operand = st.one_of(
+    near_word,
+    st.lists(near_word, min_size=2, max_size=3).map(lambda ws: '"' + " ".join(ws) + '"'),
+    st.sampled_from(["dron*", "war*", "title:kyiv", "content:attack"]),
+    st.lists(near_word, min_size=2, max_size=3).map(" OR ".join).map(lambda q: f"({q})"),
+)
+near_queries = st.recursive(
+    near_operand,
+    lambda inner: st.tuples(inner, st.integers(0, 4), inner).map(
+        lambda t: f"({t[0]} NEAR/{t[1]} {t[2]})"),
+    max_leaves=4)
+near_texts = st.lists(near_word, max_size=30).map(" ".join)
+
+
+def reference_spans(node: Node, f: Field) -> list[tuple[int, int]]:
+    """spans() as the language defines it, every pair of spans compared (quadratic)."""
+    if isinstance(node, Phrase):
+        if f.name not in node.fields:
+            return []
+        k = len(node.slots)
+        return [(p, p + k - 1) for p in range(len(f.stems) - k + 1)
+                if all(f.stems[p + i] in s for i, s in enumerate(node.slots))]
+    if isinstance(node, Prefix):
+        if f.name not in node.fields:
+            return []
+        return [(i, i) for i, w in enumerate(f.words) if w.startswith(node.prefix)]
+    if isinstance(node, Or):
+        return sorted({s for c in node.children for s in reference_spans(c, f)})
+    assert isinstance(node, Near)
+    found = set()
+    for a in reference_spans(node.left, f):
+        for b in reference_spans(node.right, f):
+            gap = b[0] - a[1] - 1 if a[1] < b[0] else a[0] - b[1] - 1
+            if 0 <= gap <= node.distance:
+                found.add((min(a[0], b[0]), max(a[1], b[1])))
+    return sorted(found)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(near_queries, near_texts, near_texts, st.booleans())
+def test_near_agrees_with_comparing_every_pair(query: str, title: str, content: str,
+                                               use_synonyms: bool) -> None:
+    try:
+        node = (SYNONYMS if use_synonyms else Synonyms()).expand(parse(query))
+    except QueryError:
+        return
+    doc = Document.of(title=title, content=content)
+    found = []
+    for f in doc.fields.values():
+        expected = reference_spans(node, f)
+        assert spans(node, f) == expected, f.name
+        found.append(bool(expected))
+    assert evaluate(node, doc) is any(found)
+    assert (Matcher([CompiledRule("r", node)]).match(doc) == ["r"]) is any(found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["drone", "Drones", "kyiv", "½", "無人機攻撃", "ﬁre", "a-b", " "]),
+                max_size=20).map(" ".join),
+       st.sampled_from(["/dron(e|es)/", "/\\bkyiv\\b/", "/(?=k)/", "/n|e k/", "/2/", "/機攻/",
+                        "/s? /"]))
+def test_regex_highlights_agree_with_testing_every_match(text: str, pattern: str) -> None:
+    """A token is highlighted when a regex match overlaps it: found by bisection, as
+    testing each token against every match finds it."""
+    node = parse(pattern)
+    assert isinstance(node, Regex)
+    f = Document.of(summary=text).fields["summary"]
+    chars = [m.span() for m in node.compiled.finditer(text)]
+    expected = [i for i, t in enumerate(f.tokens)
+                if any(a < t.end and t.start < b for a, b in chars)]
+    assert _overlapping(f.tokens, chars) == expected

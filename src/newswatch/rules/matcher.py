@@ -11,7 +11,7 @@ rules, and only those are evaluated in full. Pure: no I/O.
 from __future__ import annotations
 
 import logging
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -33,7 +33,6 @@ from .query import (
 )
 from .text import (
     CACHE_MAX,
-    CJK,
     WORD_OF,
     Token,
     intern,
@@ -214,14 +213,52 @@ def spans(node: Node, f: Field) -> list[Span]:
     if isinstance(node, Or):
         return sorted({s for c in node.children for s in spans(c, f)})
     if isinstance(node, Near):
-        found = set()
-        for a in spans(node.left, f):
-            for b in spans(node.right, f):
-                gap = b[0] - a[1] - 1 if a[1] < b[0] else a[0] - b[1] - 1
-                if 0 <= gap <= node.distance:
-                    found.add((min(a[0], b[0]), max(a[1], b[1])))
-        return sorted(found)
+        left, right = spans(node.left, f), spans(node.right, f)
+        return sorted(_joined(left, right, node.distance) | _joined(right, left, node.distance))
     return []
+
+
+# NEAR: a span of one operand and a span of the other, apart (neither overlaps the
+# other) with at most `distance` positions between them, in either order; the pair
+# spans from the first one's start to the second one's end. Both helpers take spans
+# as spans() returns them, sorted, and find the spans of `then` that start within
+# `distance` after a span of `first` by position: comparing every span of one with
+# every span of the other cost 21 s on a 32,000-word article.
+
+
+def _joined(first: list[Span], then: list[Span], distance: int) -> set[Span]:
+    """The spans of the pairs where a span of `then` follows one of `first`: the cost
+    is in what is found, not in every pair of spans."""
+    starts = [b[0] for b in then]
+    found: set[Span] = set()
+    for a0, a1 in first:
+        lo = bisect_right(starts, a1)
+        hi = bisect_right(starts, a1 + distance + 1, lo)
+        found.update([(a0, b1) for _, b1 in then[lo:hi]])
+    return found
+
+
+def _follows(first: list[Span], then: list[Span], distance: int) -> bool:
+    """Whether a span of `then` follows one of `first` (as _joined() finds them): one
+    sweep over the ends of one and the starts of the other, both ascending."""
+    starts, n, i = [b[0] for b in then], len(then), 0
+    for end in sorted({a1 for _, a1 in first}):
+        while i < n and starts[i] <= end:
+            i += 1
+        if i == n:
+            return False
+        if starts[i] <= end + distance + 1:
+            return True
+    return False
+
+
+def near_found(node: Near, f: Field) -> bool:
+    """Whether a NEAR occurs in one field: spans(node, f) is not empty."""
+    left = spans(node.left, f)
+    if not left:
+        return False
+    right = spans(node.right, f)
+    return _follows(left, right, node.distance) or _follows(right, left, node.distance)
 
 
 def fold_ascii(text: str) -> str:
@@ -276,7 +313,7 @@ def evaluate(node: Node, doc: Document) -> bool:
         return any(_regex_search(node, doc.fields[n].text) for n in node.fields
                    if doc.fields[n].text)
     if isinstance(node, Near):
-        return any(spans(node, f) for f in doc.fields.values())
+        return any(near_found(node, f) for f in doc.fields.values())
     if isinstance(node, Not):
         return not evaluate(node.child, doc)
     if isinstance(node, And):
@@ -639,73 +676,3 @@ class Matcher:
 
     def nodes(self, names: Iterable[str]) -> list[Node]:
         return [self.by_name[n].node for n in names if n in self.by_name]
-
-
-def highlights(nodes: Iterable[Node], f: Field) -> set[int]:
-    """Token positions in a field matched by the positive parts of nodes."""
-    found: set[int] = set()
-    for node in nodes:
-        for leaf in leaves(node):
-            if isinstance(leaf, Regex):
-                if f.name in leaf.fields and f.text:
-                    try:
-                        chars = _regex_search(leaf, f.text)
-                    except RegexTimeout:
-                        continue
-                    found.update(i for i, t in enumerate(f.tokens)
-                                 if any(a < t.end and t.start < b for a, b in chars))
-                continue
-            for a, b in spans(leaf, f):
-                found.update(range(a, b + 1))
-    return found
-
-
-def snippet(doc: Document, nodes: Sequence[Node], width: int = 12) -> str:
-    """The words around the first hit, hits in **bold** (Markdown).
-
-    Summary and content are preferred to the title, which a message shows
-    anyway: with no hit there, the start of the summary or content; the
-    title only when the article has nothing else.
-    """
-    for name in ("summary", "content"):
-        f = doc.fields[name]
-        found = highlights(nodes, f)
-        if found:
-            return _window(f, found, min(found), width)
-    for name in ("summary", "content"):
-        f = doc.fields[name]
-        if f.tokens:
-            return _window(f, set(), 0, width)
-    f = doc.fields["title"]
-    found = highlights(nodes, f)
-    return _window(f, found, min(found), width) if found else ""
-
-
-def _window(f: Field, found: set[int], first: int, width: int) -> str:
-    tokens = f.tokens
-    lo = max(0, first - width)
-    hi = min(len(tokens) - 1, first + 2 * width)
-    # One segment per source word (folding can split one word into several tokens).
-    segments: list[tuple[int, int, bool]] = []
-    for i in range(lo, hi + 1):
-        t, hit = tokens[i], i in found
-        end = t.end
-        if hit and end - t.start == 1 and len(t.word) == 2 and CJK.match(t.word):
-            end = t.start + 2  # a CJK pair's span is its first character: bold both
-        if segments and segments[-1][0] == t.start:
-            segments[-1] = (t.start, max(end, segments[-1][1]), segments[-1][2] or hit)
-        else:
-            segments.append((t.start, end, hit))
-    out = ["…" if lo > 0 else ""]
-    cursor = prev_end = segments[0][0]
-    bold = False
-    for start, end, hit in segments:
-        if hit != bold:
-            at = start if hit else prev_end
-            out.append(f.text[cursor:at] + "**")
-            cursor, bold = at, hit
-        prev_end = end
-    out.append(f.text[cursor:prev_end] + ("**" if bold else ""))
-    if hi < len(tokens) - 1:
-        out.append("…")
-    return " ".join("".join(out).split())
