@@ -1,10 +1,12 @@
 """Property tests: each shortcut agrees with the plain computation it stands for
 (the compiled matcher, regex needles, ASCII folding, text cleaning, language detection,
-NEAR by sorted positions, regex highlights by bisection)."""
+NEAR by sorted positions, regex highlights by bisection, caches emptied)."""
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -273,3 +275,33 @@ def test_regex_highlights_agree_with_testing_every_match(text: str, pattern: str
     expected = [i for i, t in enumerate(f.tokens)
                 if any(a < t.end and t.start < b for a, b in chars)]
     assert _overlapping(f.tokens, chars) == expected
+
+
+@contextmanager
+def caches_emptied_at_every_turn() -> Iterator[None]:
+    """The word table emptied wherever it may be: at the start of every call that
+    learns a word."""
+    from newswatch.rules import text as t
+
+    saved, t.WORDS.limit = t.WORDS.limit, -1
+    try:
+        yield
+    finally:
+        t.WORDS.limit = saved
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(queries, min_size=1, max_size=6), texts, texts,
+       st.text(st.sampled_from(list("drone kyiv éЖії無人機½ﬁ")), max_size=30))
+def test_matching_is_the_same_with_the_word_table_emptied_at_every_turn(
+        qs: list[str], title: str, summary: str, content: str) -> None:
+    rules = compile_all(qs, SYNONYMS)
+    doc = Document.of(title=title, summary=summary, content=content)
+    expected = Matcher(rules).match(doc)
+    tokens = doc.fields["content"].tokens
+    with caches_emptied_at_every_turn():
+        again = Document.of(title=title, summary=summary, content=content)
+        matcher = Matcher(rules)
+        matcher._triggers.limit = -1
+        assert matcher.match(again) == expected
+        assert again.fields["content"].tokens == tokens

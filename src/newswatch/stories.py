@@ -13,11 +13,12 @@ start.
 from __future__ import annotations
 
 import math
+import sys
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 
+from .rules.caches import HEADLINE_BYTES, Memo, entry_bytes
 from .rules.text import source_words, stems_of
 
 # English function words and headline fillers: they say nothing about which story.
@@ -38,9 +39,12 @@ class HeadlineKey:
     numbers: frozenset[str]
 
 
-@lru_cache(maxsize=1024)  # an alerted headline is looked up, then starts its story
 def headline_key(title: str) -> HeadlineKey:
     """The words of a headline that tell one story from another."""
+    return _KEYS(title)
+
+
+def _headline_key(title: str) -> HeadlineKey:
     raws = source_words(title)
     stems = stems_of(raws, "")
     kept = [(r, s) for r, s in zip(raws, stems, strict=True)
@@ -50,6 +54,17 @@ def headline_key(title: str) -> HeadlineKey:
     return HeadlineKey(frozenset(s for _, s in kept),
                        None if title_case else frozenset(capitalised),
                        frozenset(s for _, s in kept if s.isdigit()))
+
+
+def _key_bytes(title: str, key: HeadlineKey) -> int:
+    sets = [key.words, key.numbers] + ([key.names] if key.names is not None else [])
+    return entry_bytes(title, key) + sum(
+        sys.getsizeof(s) + sum(map(sys.getsizeof, s)) for s in sets)
+
+
+# An alerted headline is looked up, then starts its story: its key is made once.
+# Bounded by bytes (see rules/caches.py), as a title can be long.
+_KEYS = Memo(_headline_key, HEADLINE_BYTES, _key_bytes)
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from .caches import TRIGGER_BYTES, Budget, entry_bytes
 from .query import (
     DEFAULT_FIELDS,
     FIELDS,
@@ -32,7 +33,6 @@ from .query import (
     leaves,
 )
 from .text import (
-    CACHE_MAX,
     WORD_OF,
     Token,
     intern,
@@ -514,6 +514,11 @@ class Matcher:
         self.learned = 0
         self.stem_df: Counter[str] = Counter()
         self.word_df: Counter[str] = Counter()
+        # Only what _text_cost() reads is counted: the stems rules use, and the words
+        # that begin as a rule's prefix does (a feed's whole vocabulary would not fit).
+        self._counted = frozenset(k for k in self.usage if not k.startswith(_PREFIX_KEY))
+        self._heads = frozenset(k[1:4] for k in self.usage if k.startswith(_PREFIX_KEY))
+        self._head_lengths = sorted({len(h) for h in self._heads})
         self._index(self.usage)
 
     def _pair_key(self, left: frozenset[str], right: frozenset[str]) -> int:
@@ -574,10 +579,13 @@ class Matcher:
         # Per article language: source word -> rules it triggers; words that trigger none.
         self._by_word: defaultdict[str, dict[str, tuple[int, ...]]] = defaultdict(dict)
         self._idle: defaultdict[str, set[str]] = defaultdict(set)
+        self._triggers = Budget(TRIGGER_BYTES)
 
     def _learn(self, doc: Document) -> None:
-        self.stem_df.update(doc.stemset)
-        self.word_df.update(doc.wordset)
+        self.stem_df.update(doc.stemset & self._counted)
+        if self._heads:
+            heads, lengths = self._heads, self._head_lengths
+            self.word_df.update(w for w in doc.wordset if any(w[:n] in heads for n in lengths))
         self.learned += 1
         if self.learned == self.learn_after:
             self._index(self._text_cost())
@@ -613,15 +621,23 @@ class Matcher:
             for n in self.prefix_lengths:
                 hits.extend(i for prefix, i in self.prefixes.get(word[:n], ())
                             if word.startswith(prefix))
-        by_word, idle = self._by_word[language], self._idle[language]
-        if len(by_word) + len(idle) >= CACHE_MAX:
-            by_word.clear()
-            idle.clear()
+        if self._triggers.over():
+            self._forget_words()
         if not hits:
-            idle.add(raw)
+            self._idle[language].add(raw)
+            self._triggers.spend(entry_bytes(raw))
             return ()
-        found = by_word[raw] = tuple(hits)
+        found = self._by_word[language][raw] = tuple(hits)
+        self._triggers.spend(entry_bytes(raw, found))
         return found
+
+    def _forget_words(self) -> None:
+        """Empty the word -> rules tables in place (candidates() holds one of them)."""
+        for table in self._by_word.values():
+            table.clear()
+        for idle in self._idle.values():
+            idle.clear()
+        self._triggers.used = 0
 
     def candidates(self, doc: Document) -> set[int]:
         """Rules one of whose triggers occurs in the document."""

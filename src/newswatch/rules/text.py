@@ -13,10 +13,11 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 
 import Stemmer
 
+from .caches import INTERNED_BYTES, WORDS_BYTES, Budget, Memo, entry_bytes
 from .ukrainian import stem as stem_ukrainian
 
 WORD = re.compile(r"[^\W_]+")
@@ -36,9 +37,10 @@ class Token:
     end: int
 
 
-@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """NFKC, case-fold and strip accents: 'Orbán' and 'ORBAN' fold alike."""
+    if text.isascii():  # none of the three changes an ASCII character but its case
+        return text.lower()
     text = unicodedata.normalize("NFKC", text).casefold()
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -167,7 +169,7 @@ def tokenize(text: str, language: str = "en") -> list[Token]:
             spans.append((raw, start, end))
             continue
         parts = source_words(raw)
-        folded = fold(raw)
+        folded = _folded(raw)
         if len(parts) > 1 and len(folded) == len(raw) and CJK.search(folded):
             units = [u for p in WORD.finditer(folded) for u in _units(p.group(), p.start())]
             spans.extend((u, start + a, start + b) for u, a, b in units)
@@ -177,32 +179,52 @@ def tokenize(text: str, language: str = "en") -> list[Token]:
     return [Token(WORD_OF[r], s, a, b) for (r, a, b), s in zip(spans, stems, strict=True)]
 
 
+# -- the word table ----------------------------------------------------------------
+
 # Source word -> its folded word, for words that fold to exactly one word; and per
-# language, source word -> stem. Filled as words are met, emptied when too large.
+# language, source word -> stem. Filled as words are met; emptied together (a word
+# with a stem always has its folded form) when past WORDS_BYTES (see caches.py), and
+# only where a call begins to learn words, so that the words of the text in hand
+# stay learned until the call returns.
 WORD_OF: dict[str, str] = {}
 STEMS: dict[str, dict[str, str]] = {}
-# Words cached (folded forms, stems, and in the matcher which rules each triggers):
-# ~340 bytes a word, so a long-running worker's caches stay under ~65 MB. When full
-# they are emptied and the words in use learned again. A smaller bound thrashes on
-# a large vocabulary: bench/languages.py's multilingual stream has ~180,000 word
-# forms, and with a bound of 100,000 matched 2.4× slower.
-CACHE_MAX = 200_000
+# Source words that fold to several (a CJK run, '½') -> their folded text. Only their
+# parts are in WORD_OF, so they are learned again whenever met: not folded again.
+SPLIT: dict[str, str] = {}
+WORDS = Budget(WORDS_BYTES)
+
+
+def _make_room() -> None:
+    if WORDS.over():
+        WORD_OF.clear()
+        STEMS.clear()
+        SPLIT.clear()
+        WORDS.used = 0
+
+
+def _folded(raw: str) -> str:
+    found = SPLIT.get(raw)
+    return fold(raw) if found is None else found
 
 
 def stems_of(raws: list[str], language: str) -> list[str]:
     """The stems of learned source words in an article in `language`, cached."""
     table = STEMS.get(language)
-    if table is None:
-        table = STEMS[language] = {}
-    try:
-        return [table[r] for r in raws]
-    except KeyError:
-        missing = list({r for r in raws if r not in table})
-        for r in missing:
-            if r not in WORD_OF:  # the cache was emptied since: learn again
-                _learn(r)
-        table.update(zip(missing, _stem_all(missing, language), strict=True))
-        return [table[r] for r in raws]
+    if table is not None:
+        try:
+            return [table[r] for r in raws]
+        except KeyError:
+            pass
+    _make_room()
+    table = STEMS.setdefault(language, {})
+    missing = list({r for r in raws if r not in table})
+    for r in missing:
+        if r not in WORD_OF:  # the table was emptied since: learn again
+            _learn(r)
+    stems = _stem_all(missing, language)
+    table.update(zip(missing, stems, strict=True))
+    WORDS.spend(sum(map(entry_bytes, missing, stems)))
+    return [table[r] for r in raws]
 
 
 def _units(folded: str, offset: int = 0) -> list[tuple[str, int, int]]:
@@ -228,16 +250,20 @@ def _units(folded: str, offset: int = 0) -> list[tuple[str, int, int]]:
 
 def _learn(raw: str) -> list[str]:
     """Fold a new source word; return the source words it stands for."""
-    if len(WORD_OF) >= CACHE_MAX:
-        WORD_OF.clear()
-        STEMS.clear()
-    parts = [unit for part in WORD.findall(fold(raw)) for unit, _, _ in _units(part)]
+    folded = _folded(raw)
+    parts = [unit for part in WORD.findall(folded) for unit, _, _ in _units(part)]
     if len(parts) == 1:
-        WORD_OF[raw] = raw if parts[0] == raw else parts[0]  # one string where they agree
+        word = WORD_OF[raw] = raw if parts[0] == raw else parts[0]  # one string if alike
+        WORDS.spend(entry_bytes(raw, word))
         return [raw]
     # Folding split it ('½' is '1⁄2'), or it is CJK: each part stands for itself.
-    for part in parts:
-        WORD_OF[part] = part
+    new = [part for part in parts if part not in WORD_OF]
+    WORD_OF.update(zip(new, new, strict=True))
+    nbytes = sum(map(entry_bytes, new))
+    if raw not in SPLIT:
+        SPLIT[raw] = folded
+        nbytes += entry_bytes(raw, folded)
+    WORDS.spend(nbytes)
     return parts
 
 
@@ -252,7 +278,8 @@ def _fast_split(text: str) -> list[str] | None:
 
 
 def source_words(text: str) -> list[str]:
-    """The source words of a text, in order, each one folded once per process.
+    """The source words of a text, in order, each folded once while the word table
+    holds it.
 
     The hot path of matching: after this, `WORD_OF[raw]` holds every word's
     folded form; stems_of() finds their stems in an article's language.
@@ -278,12 +305,14 @@ def source_word_set(text: str) -> tuple[list[str], set[str]]:
     found = set(raws)
     if WORD_OF.keys() >= found:
         return raws, found
+    _make_room()
     raws = [part for r in raws for part in ((r,) if r in WORD_OF else _learn(r))]
     return raws, set(raws)
 
 
 def word_and_stem(raw: str, language: str = "en") -> tuple[str, str]:
     if raw not in WORD_OF:
+        _make_room()
         _learn(raw)
     return WORD_OF[raw], stems_of([raw], language)[0]
 
@@ -354,9 +383,14 @@ def detect_language(*texts: str) -> str:
 # -- query words ---------------------------------------------------------------
 
 _query_languages: tuple[str, ...] = DEFAULT_LANGUAGES
-# (languages, canonical stem) -> every stem the word has in those languages.
+# (languages, canonical stem) -> every stem the word has in those languages. Not a
+# cache, so not bounded: what the words of rules mean (slot() reads an entry long
+# after query_stem() wrote it, when synonyms expand), and it grows with the words of
+# rules, never with those of articles.
 _ALTERNATES: dict[tuple[tuple[str, ...], str], set[str]] = {}
-_INTERNED: dict[frozenset[str], frozenset[str]] = {}
+# One shared copy of each set of stems; emptied when past INTERNED_BYTES, which only
+# ends the sharing of what was in it (each set stays where it is used).
+_INTERNED: Memo[frozenset[str], frozenset[str]] = Memo(lambda keys: keys, INTERNED_BYTES)
 
 
 @contextmanager
@@ -392,5 +426,5 @@ def slot(canonical: str) -> frozenset[str]:
 def intern(keys: frozenset[str]) -> frozenset[str]:
     """One shared copy of a set of stems: 10,000 rules repeat their words, and the
     sets built from them (synonym slots, OR-group prechecks), often."""
-    return _INTERNED.setdefault(keys, keys)
+    return _INTERNED(keys)
 
