@@ -130,7 +130,7 @@ class Poller:
         if self.network.record(feed.name, ok=True, when=started):
             self._network_back(config, started)
         digest = hashlib.sha256(response.body).hexdigest() if response.body else None
-        if response.not_modified or digest == state.body_hash:
+        if response.not_modified or (digest is not None and digest == state.body_hash):
             p.stats["unchanged"] += 1
             self._record(feed, config, state, started, _outcome(response, digest))
             log.debug("feed=%s not modified", feed.name)
