@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from newswatch import config as config_module
 from newswatch.daemon import close_pipeline, open_pipeline, poll_all
 from newswatch.fetch import Fetcher
 from newswatch.workers import Parsers
 from servers import FeedServer, Item, Webhook, rss
+from test_odd_items import CASES as ODD_CASES
 
 HEALTHY = [Item("Largest drone attack on Odesa", "https://healthy.example/1")]
 
@@ -203,3 +205,29 @@ def test_once_lists_failed_feeds_and_exits_zero(
     assert "polled 2 feeds (1 failed)" in done.stdout
     assert len(webhook.wait_for(1)) == 1
     assert datetime.now(UTC).isoformat() > feed_row(tmp_path, "down")["last_poll"][:19]
+
+
+@pytest.mark.parametrize("case", ODD_CASES, ids=[c[0] for c in ODD_CASES])
+def test_an_odd_item_never_keeps_the_valid_one_beside_it_from_alerting(
+        case: tuple[str, bytes, Any], tmp_path: Path, feed_server: FeedServer,
+        webhook: Webhook) -> None:
+    """Each odd input once reported to stop its feed for good, through the whole
+    pipeline: fetched, parsed in a worker, matched, stored, alerted."""
+    _, body, _ = case
+    json_body = body.lstrip().startswith(b"{")
+    feed_server.publish("/odd.xml", body, content_type="application/feed+json" if json_body
+                        else "application/rss+xml")
+    config = config_module.load(write(tmp_path, feed_server, webhook, ["odd"],
+                                      'parse_workers = 1\nbackfill = "0s"'))
+    first = asyncio.run(poll_all(config))  # a first poll records what is there
+    assert first[0].error is None, first[0].error
+    assert due_again(feed_row(tmp_path, "odd"))
+    # Published after the first poll: the valid article alerts.
+    later = body.replace(b"https://ok.example/valid", b"https://ok.example/valid-2")
+    feed_server.publish("/odd.xml", later.replace(b'"id": "valid"', b'"id": "valid-2"'),
+                        content_type="application/feed+json" if json_body
+                        else "application/rss+xml")
+    [result] = asyncio.run(poll_all(config))
+    assert result.error is None and result.alerts == 1, result
+    [message] = webhook.wait_for(1)
+    assert "Largest drone attack on Odesa" in message["title"]
