@@ -23,6 +23,7 @@ import pytest
 from newswatch import config as config_module
 from newswatch.daemon import close_pipeline, open_pipeline, poll_all
 from newswatch.fetch import Fetcher
+from newswatch.models import Config
 from newswatch.workers import Parsers
 from servers import FeedServer, Item, Webhook, rss
 from test_odd_items import CASES as ODD_CASES
@@ -69,12 +70,18 @@ def children() -> list[int]:
     return pids
 
 
-def test_a_parse_past_its_time_limit_fails_that_feed_alone(
-        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+def burner_and_healthy(tmp_path: Path, feed_server: FeedServer, webhook: Webhook,
+                       extra: str) -> Config:
     feed_server.publish("/burner.xml", burner())
     feed_server.publish("/healthy.xml", rss(HEALTHY))
-    config = config_module.load(write(tmp_path, feed_server, webhook, ["burner", "healthy"],
-                                      'parse_timeout = "1s"\nparse_workers = 1'))
+    return config_module.load(write(tmp_path, feed_server, webhook, ["burner", "healthy"],
+                                    extra))
+
+
+def test_a_parse_past_its_time_limit_fails_that_feed_alone(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    config = burner_and_healthy(tmp_path, feed_server, webhook,
+                                'parse_timeout = "1s"\nparse_workers = 1')
     started = time.monotonic()
     results = {r.feed: r for r in asyncio.run(poll_all(config))}
     assert time.monotonic() - started < 15
@@ -97,10 +104,7 @@ def test_a_parse_past_its_time_limit_fails_that_feed_alone(
 
 def test_a_worker_killed_mid_parse_fails_only_the_feed_it_was_reading(
         tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
-    feed_server.publish("/burner.xml", burner())
-    feed_server.publish("/healthy.xml", rss(HEALTHY))
-    config = config_module.load(write(tmp_path, feed_server, webhook, ["burner", "healthy"],
-                                      "parse_workers = 1"))
+    config = burner_and_healthy(tmp_path, feed_server, webhook, "parse_workers = 1")
     before = set(children())
 
     async def scenario() -> tuple[Any, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,12 @@ from newswatch.models import Article, Feed
 from newswatch.store import SCHEMA_VERSION, Store, iso, parse_iso
 
 V1 = Path(__file__).parent / "data" / "schema-v1.sql"
+OLD, RECENT = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def stories(n: int, **fields: str) -> list[Article]:
+    return [Article(feed="wire", key=f"https://n.example/{i}", url=f"https://n.example/{i}",
+                    title=f"Story {i}", **fields) for i in range(n)]
 
 
 def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
@@ -101,13 +108,11 @@ def test_a_message_left_on_its_way_by_a_crash_is_in_doubt_once_and_still_pending
         store.close()
 
 
-def test_pruning_drops_old_text_keeps_identities_and_reads_only_what_it_drops(
+def test_pruning_drops_old_text_and_keeps_identities(
         tmp_path: Path) -> None:
     store = Store(tmp_path / "nw.db")
-    old, recent = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
-    articles = [Article(feed="wire", key=f"https://n.example/{i}", url=f"https://n.example/{i}",
-                        title=f"Story {i}", summary="Largest drone attack so far.",
-                        content="Full text.") for i in range(4)]
+    old, recent = OLD, RECENT
+    articles = stories(4, summary="Largest drone attack so far.", content="Full text.")
     try:
         with store.transaction():
             store.add_articles(articles[:2], old)
@@ -144,9 +149,8 @@ def test_pruning_text_reads_only_the_articles_it_drops(tmp_path: Path) -> None:
 def test_pruning_rows_keeps_identities_and_whatever_an_alert_refers_to(
         tmp_path: Path) -> None:
     store = Store(tmp_path / "nw.db")
-    old, recent = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
-    articles = [Article(feed="wire", key=f"https://n.example/{i}", url=f"https://n.example/{i}",
-                        title=f"Story {i}", guid=f"g{i}") for i in range(5)]
+    old, recent = OLD, RECENT
+    articles = [replace(a, guid=f"g{i}") for i, a in enumerate(stories(5))]
     try:
         with store.transaction():
             ids = store.add_articles(articles[:3], old)
