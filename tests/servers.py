@@ -12,6 +12,7 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -194,6 +195,10 @@ class Webhook:
         self.fail = False
         self.fail_rate = 0.0  # share of posts answered 500 at random
         self.slow_answer = 0.0  # seconds: act on a post at once, answer it this much later
+        # Posts it answers 400, as a service refuses a particular message (a payload in,
+        # True out); 200 to the rest.
+        self.refuse: Callable[[dict[str, Any]], bool] = lambda payload: False
+        self.refused: list[dict[str, Any]] = []
         self.random = random.Random(0)
         self.lock = threading.Condition()
         hook = self
@@ -206,6 +211,12 @@ class Webhook:
                     length = int(self.headers.get("Content-Length", 0))
                     payload = json.loads(self.rfile.read(length) or b"{}")
                     with hook.lock:
+                        if hook.refuse(payload):
+                            hook.refused.append(payload)
+                            self.send_response(400)
+                            self.send_header("Content-Length", "0")
+                            self.end_headers()
+                            return
                         failing = hook.fail or hook.random.random() < hook.fail_rate
                         slow = hook.slow_answer
                         if slow and not failing:  # a service that acted, but answers late

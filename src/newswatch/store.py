@@ -54,6 +54,7 @@ class Outgoing:
     published: str | None
     next_attempt: str | None = None
     created: str | None = None
+    article_id: int = 0
 
 
 class Store(FeedRows):
@@ -345,7 +346,8 @@ class Store(FeedRows):
         """Pending alerts by target, oldest first."""
         rows = self.conn.execute(
             "SELECT alerts.id, target, rules, snippet, attempts, articles.feed, articles.url, "
-            "articles.title, articles.published, alerts.next_attempt, alerts.created "
+            "articles.title, articles.published, alerts.next_attempt, alerts.created, "
+            "alerts.article_id "
             "FROM alerts JOIN articles "
             "ON articles.id = alerts.article_id WHERE status = 'pending' ORDER BY alerts.id")
         wanted = set(targets) if targets is not None else None
@@ -354,7 +356,7 @@ class Store(FeedRows):
             if wanted is None or r[1] in wanted:
                 out.setdefault(r[1], []).append(
                     Outgoing(r[0], r[1], tuple(json.loads(r[2])), r[3] or "", r[4], r[5],
-                             r[6] or "", r[7] or "", r[8], r[9], r[10]))
+                             r[6] or "", r[7] or "", r[8], r[9], r[10], r[11]))
         return out
 
     def mark_sending(self, alert_ids: list[int], when: datetime) -> int:
