@@ -129,7 +129,17 @@ def test_the_breaker_closes_on_the_first_message_taken(
         later = pipeline.clock() + timedelta(hours=2)
         pipeline.clock = lambda: later
         sent = await pipeline.deliver()
-        assert not pipeline.delivery.breakers["hook"].open(later)
+        breaker = pipeline.delivery.breakers["hook"]
+        assert not breaker.open(later)
+        # Closed for good by that success: failing again, it is left alone for the
+        # first, shortest while again (retry_delay), not a longer one.
+        feed_server.publish("/wire.xml", rss([Item(f"Largest drone attack, later {i}",
+                                                   f"https://n.example/later/{i}")
+                                              for i in range(3)]))
+        await pipeline.refresh(pipeline.config.feeds[0])
+        webhook.fail = True
+        assert await pipeline.deliver() == 0
+        assert breaker.until is not None and breaker.until - later == timedelta(seconds=30)
         return tried, sent
 
     assert run(path, scenario) == (3, 10)
