@@ -150,9 +150,12 @@ def write_config(directory: Path, urls: list[str], hook: Webhook, n_rules: int) 
 
 
 def prefill(db: Path, n: int) -> None:
-    """A database that has already seen n articles (as months of polling would leave)."""
+    """A database that has already seen n articles, as months of polling leave it: every
+    identity in `seen`, and the rows of the last month's articles (a tenth of them;
+    older ones were deleted after the retention period)."""
     conn = sqlite3.connect(db)
     rng = random.Random(1)
+    recent = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 86400))
     with conn:
         for start in range(0, n, 50_000):
             rows = [(f"https://old.example/{rng.randrange(10**12)}/{i}", f"old{i % 1000}")
@@ -161,8 +164,8 @@ def prefill(db: Path, n: int) -> None:
                              rows)
             conn.executemany(
                 "INSERT OR IGNORE INTO articles (key, feed, url, title, found) "
-                "VALUES (?, ?, ?, 'An old story', '2026-01-01T00:00:00Z')",
-                [(k, f, k) for k, f in rows])
+                "VALUES (?, ?, ?, 'An old story', ?)",
+                [(k, f, k, recent) for k, f in rows[::10]])
     conn.close()
 
 

@@ -157,7 +157,8 @@ def test_pruning_rows_keeps_identities_and_whatever_an_alert_refers_to(
             store.add_articles(articles[3:], recent)
             store.add_alert(ids[articles[0].key], "hook", ["drones"], "", old)
             store.add_vectors("m", [(ids[articles[1].key], b"v")])
-        assert store.prune_rows(datetime(2026, 11, 1, tzinfo=UTC), batch=1) == 2
+        before = datetime(2026, 11, 1, tzinfo=UTC)
+        assert [store.prune_rows(before, limit=1) for _ in range(3)] == [1, 1, 0]
         left = {a.key for a in store.stored_articles(datetime(2000, 1, 1, tzinfo=UTC))}
         assert left == {articles[0].key, articles[3].key, articles[4].key}
         assert store.alerts()[0]["title"] == "Story 0"  # the alert still shows its article

@@ -95,7 +95,7 @@ async def poll_all(config: Config) -> list[PollResult]:
             log.exception("embedding articles for `about` rules failed; the next run retries")
         await pipeline.deliver()
         try:
-            pipeline.prune()
+            await pipeline.prune()
         except Exception as e:  # noqa: BLE001 - the next run prunes
             log.error("pruning old articles failed: %s", e)
         return list(results)
@@ -203,7 +203,7 @@ class Daemon:
 
     async def _prune(self) -> None:
         try:
-            self.pipeline.prune()
+            await self.pipeline.prune()
         except Exception as e:  # noqa: BLE001 - tried again in an hour
             self.pipeline.write_failed(e)
             log.error("pruning old articles failed: %s; trying again in an hour", e)

@@ -109,17 +109,23 @@ class Pipeline:
                  m.article.title[:120])
         return len(by_target)
 
-    def prune(self) -> None:
+    async def prune(self) -> None:
         """Past the retention period: drop article text, then the articles no alert
-        refers to (their identities stay, so they never count as new again)."""
+        refers to (their identities stay, so they never count as new again). In
+        batches of a thousand, so the loops go on between them."""
         settings = self.config.settings
         cutoff = self.clock() - timedelta(seconds=settings.retention)
-        if dropped := self.store.prune_text(cutoff):
-            log.info("dropped the text of %d articles older than the retention period", dropped)
         # Stories look back `story_window`: the articles inside it stay.
         rows_cutoff = min(cutoff, self.clock() - timedelta(seconds=settings.story_window))
-        if dropped := self.store.prune_rows(rows_cutoff):
-            log.info("deleted %d articles older than the retention period", dropped)
+        steps = ((self.store.prune_text, cutoff, "dropped the text of %d articles"),
+                 (self.store.prune_rows, rows_cutoff, "deleted %d articles"))
+        for step, before, said in steps:
+            total = 0
+            while dropped := step(before):
+                total += dropped
+                await asyncio.sleep(0)
+            if total:
+                log.info(said + " older than the retention period", total)
 
     def _load_stories(self) -> Stories:
         settings = self.config.settings

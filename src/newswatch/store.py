@@ -257,24 +257,21 @@ class Store(FeedRows):
         for r in self.conn.execute(sql, params):
             yield _article(r)
 
-    def prune_text(self, before: datetime) -> int:
-        """Drop the text of articles found before a time; identities and alerts stay."""
-        cursor = self.conn.execute(PRUNE_TEXT, [iso(before)])
-        return cursor.rowcount
+    def prune_text(self, before: datetime, limit: int = 1000) -> int:
+        """Drop the text of up to `limit` articles found before a time (identities and
+        alerts stay); return how many. Call again until it returns 0."""
+        return self.conn.execute(PRUNE_TEXT, [iso(before), limit]).rowcount
 
-    def prune_rows(self, before: datetime, batch: int = 5000) -> int:
-        """Delete the articles found before a time that no alert refers to (with their
-        vectors); what they were seen as stays in `seen`, so they never count as new."""
-        dropped = 0
-        while True:
-            with self.transaction():
-                ids = [r[0] for r in self.conn.execute(_UNALERTED, [iso(before), batch])]
-                if not ids:
-                    return dropped
-                marks = ",".join("?" * len(ids))
-                self.conn.execute(f"DELETE FROM vectors WHERE article_id IN ({marks})", ids)
-                self.conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", ids)
-            dropped += len(ids)
+    def prune_rows(self, before: datetime, limit: int = 1000) -> int:
+        """Delete up to `limit` articles found before a time that no alert refers to (with
+        their vectors); return how many. What they were seen as stays in `seen`, so
+        they never count as new again. Call again until it returns 0."""
+        with self.transaction():
+            ids = [r[0] for r in self.conn.execute(_UNALERTED, [iso(before), limit])]
+            marks = ",".join("?" * len(ids))
+            self.conn.execute(f"DELETE FROM vectors WHERE article_id IN ({marks})", ids)
+            self.conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", ids)
+        return len(ids)
 
     # -- vectors (semantic rules) -------------------------------------------
 
@@ -442,8 +439,8 @@ class Store(FeedRows):
 
 # Articles whose text is kept (matches the partial index idx_articles_text_found).
 _HAS_TEXT = "(summary IS NOT NULL OR content IS NOT NULL)"
-PRUNE_TEXT = (f"UPDATE articles SET summary = NULL, content = NULL WHERE found < ? "
-              f"AND {_HAS_TEXT}")
+PRUNE_TEXT = ("UPDATE articles SET summary = NULL, content = NULL WHERE id IN "
+              f"(SELECT id FROM articles WHERE found < ? AND {_HAS_TEXT} LIMIT ?)")
 # Articles found before ? that no alert refers to, at most ? of them.
 _UNALERTED = ("SELECT id FROM articles WHERE found < ? AND NOT EXISTS "
               "(SELECT 1 FROM alerts WHERE alerts.article_id = articles.id) LIMIT ?")
