@@ -4,7 +4,8 @@ Served from the daemon's own event loop with asyncio streams (GET only, one
 request per connection, read-only), so a wedged loop also stops answering
 /healthz - which is what a health check should see. It shows feed names,
 public feed URLs (no user, password or query) and article titles; never
-target URLs.
+target URLs. An article's link is an href only when it is http(s) (see
+messages.safe_link); everything else shown is escaped text.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import asyncio
 import html
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
 from .fetch import public_url
+from .messages import safe_link
 from .models import Config
 from .store import Store
 from .timestamps import parse_iso
@@ -148,16 +151,51 @@ class StatusServer:
             rules = ", ".join(json.loads(a["rules"]))
             alert_rows.append(
                 f"<tr><td>{e(a['created'])}</td><td>{e(a['status'])}</td><td>{e(a['target'])}"
-                f"</td><td>{e(rules)}</td><td>{e(a['feed'])}</td><td><a href=\""
-                f"{e(a['url'] or '', quote=True)}\">{e(a['title'] or a['url'] or '')}</a></td>"
-                "</tr>")
+                f"</td><td>{e(rules)}</td><td>{e(a['feed'])}</td><td>{_article(a)}</td></tr>")
         counts = self.store.counts()
         summary = (f"{len(config.feeds)} feeds, {len(config.rules)} rules, "
                    f"{counts.get('pending', 0)} alerts pending, "
                    f"{counts.get('failed', 0)} failed")
         return _PAGE.format(summary=e(summary), feeds="\n".join(feed_rows),
                             alerts="\n".join(alert_rows) or
-                            '<tr><td colspan="6">no alerts yet</td></tr>')
+                            '<tr><td colspan="6">no alerts yet</td></tr>',
+                            failed=self._failed_rows(config))
+
+    def _failed_rows(self, config: Config) -> str:
+        """Alerts given up on: visible here, not only in the log, until retried."""
+        secrets = _target_secrets(config)
+        rows = []
+        for a in self.store.alerts(limit=20, status="failed"):
+            error = _hide(a["last_error"] or "", secrets)
+            rows.append(
+                f"<tr class=\"bad\"><td>{html.escape(a['created'] or '')}</td>"
+                f"<td>{html.escape(a['target'])}</td><td>{a['attempts'] or 0}</td>"
+                f"<td>{html.escape(error)}</td><td>{_article(a)}</td></tr>")
+        return "\n".join(rows) or '<tr><td colspan="5">none</td></tr>'
+
+
+def _article(row: dict[str, Any]) -> str:
+    """An alert's article: its title, a link only to an http(s) address."""
+    text = html.escape(row["title"] or row["url"] or "")
+    link = safe_link(row["url"] or "")
+    return f'<a href="{html.escape(link)}">{text}</a>' if link else text
+
+
+def _target_secrets(config: Config) -> list[str]:
+    """Target URLs, and the parts of them that may be tokens or passwords, longest first."""
+    pieces = {t.url for t in config.targets}
+    for t in config.targets:
+        pieces.update(p for p in re.split(r"[/?&=@:#,]+", t.url.split("://", 1)[-1])
+                      if len(p) >= 4)
+    names = {t.name for t in config.targets}  # shown anyway: never taken for a secret
+    return sorted(pieces - names, key=len, reverse=True)
+
+
+def _hide(text: str, secrets: list[str]) -> str:
+    # An error message may quote what the sender was given; a target URL holds secrets.
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def _label(value: str) -> str:
@@ -183,6 +221,11 @@ tr.bad td {{ background: #fff0f0; }}
 <table><tr><th>found</th><th>status</th><th>target</th><th>rules</th><th>feed</th>
 <th>article</th></tr>
 {alerts}
+</table>
+<h2>Failed alerts</h2>
+<p>Given up on after their retries; <code>newswatch retry</code> sends them again.</p>
+<table><tr><th>found</th><th>target</th><th>attempts</th><th>last error</th><th>article</th></tr>
+{failed}
 </table>
 </body></html>
 """
