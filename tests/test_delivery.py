@@ -8,6 +8,7 @@ and a target told of every alert that failed for good.
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
@@ -195,3 +196,58 @@ def test_an_alert_that_failed_for_good_is_told_to_failures_to(
         assert len(webhook.messages) == 9
     finally:
         ops.close()
+
+
+def test_a_webhook_gets_each_alert_as_fields_not_only_markdown(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    path = write(tmp_path, feed_server, {"hook": webhook.apprise_url})
+
+    async def scenario(pipeline: Pipeline) -> int:
+        return await pipeline.deliver()
+
+    assert run(path, scenario) == 10
+    first = webhook.messages[0]
+    [fields] = first["alerts"]
+    assert fields["title"] == TITLES[0] and fields["link"] == "https://n.example/0"
+    assert fields["feed"] == "wire" and fields["rules"] == ["drones"]
+    assert isinstance(fields["alert_id"], int) and "**" not in fields["snippet"]
+
+
+def test_a_long_headline_by_email_is_taken_and_holds_back_nothing(
+        tmp_path: Path, feed_server: FeedServer) -> None:
+    """A real SMTP server refuses a line over 1,000 bytes (`500 Line too long`), as the
+    Subject of a 1,503-character headline was, unfolded."""
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.messages: list[bytes] = []
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            self.messages.append(envelope.content)
+            return "250 OK"
+
+    inbox = Inbox()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    saved = TITLES[:]
+    # apprise waits 5.5 s between two mails to one server: two messages are enough.
+    TITLES[:] = ["Largest drone attack " + "and more words " * 100, TITLES[0]]
+    try:
+        url = (f"mailto://127.0.0.1:{port}?from=nw@example.com&to=me@example.com"
+               "&secure=no&smtp=127.0.0.1")
+        path = write(tmp_path, feed_server, {"mail": url})
+
+        async def scenario(pipeline: Pipeline) -> int:
+            return await pipeline.deliver()
+
+        assert run(path, scenario) == 2
+    finally:
+        TITLES[:] = saved
+        controller.stop()
+    assert len(inbox.messages) == 2
+    for message in inbox.messages:
+        assert max(len(line) for line in message.splitlines()) <= 998

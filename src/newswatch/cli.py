@@ -386,8 +386,8 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
 
     from .backtest import Hit, backtest
     from .errors import QueryError
+    from .messages import highlighted
     from .models import Rule
-    from .notify import highlighted
     from .rules import Synonyms
     from .rules.compile import compile_rule, rule_languages
     from .rules.text import query_languages

@@ -176,7 +176,7 @@ def _timezone(value: object) -> str:
 def _template(value: object) -> str:
     from string import Template
 
-    from .notify import TEMPLATE_FIELDS
+    from .messages import TEMPLATE_FIELDS
 
     text = _string(value)
     template = Template(text)

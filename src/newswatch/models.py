@@ -25,7 +25,7 @@ class Target:
     max_per_hour: int = 0  # 0: no limit
     quiet_hours: tuple[str, str] | None = None  # ("22:00", "07:00"), local to timezone
     timezone: str = "UTC"
-    title_template: str = ""  # string.Template over notify.TEMPLATE_FIELDS; "" = default
+    title_template: str = ""  # string.Template over messages.TEMPLATE_FIELDS; "" = default
     body_template: str = ""
     timeout: float = 0.0  # seconds to wait for the service's answer; 0: apprise's default
 

@@ -8,23 +8,22 @@ target URL before they reach the log.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from string import Template
 from typing import Protocol
 
 import apprise
+from apprise.plugins.custom_json import NotifyJSON
 
 from . import plugins  # noqa: F401  (registers stdout://)
 from .errors import NoAnswer, NotifyError
+from .messages import Message, compose
 from .models import Target
 from .store import Outgoing
-from .timestamps import parse_iso
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT = 60.0
@@ -114,107 +113,6 @@ def classify(said: Sequence[tuple[int, str]], target: str) -> Outcome:
     return Outcome(error=f"target {target!r} did not accept the message{reason}")
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
-
-
-def highlighted(snippet: str) -> list[tuple[str, bool]]:
-    """A stored snippet as (text, is_hit) segments: hits are between ** markers."""
-    return [(part, i % 2 == 1) for i, part in enumerate(snippet.split("**")) if part]
-
-
-def render(text: str, fmt: str, bold: bool = False) -> str:
-    """Article text made safe for a body format; feed text is never passed through raw."""
-    if fmt == "html":
-        text = html.escape(text)
-        return f"<b>{text}</b>" if bold else text
-    if fmt == "markdown":
-        text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-        return f"**{text}**" if bold else text
-    return text
-
-
-# What a target's title_template and body_template may use ($name or ${name}).
-TEMPLATE_FIELDS = ("title", "link", "feed", "published", "rules", "snippet")
-
-
-def template_fields(alert: Outgoing, fmt: str) -> dict[str, str]:
-    """An alert's fields for a template, each made safe for the body format."""
-    stamp = _when(alert.published).removeprefix(" · ")
-    snippet = "".join(render(t, fmt, hit) for t, hit in highlighted(alert.snippet))
-    link = alert.url
-    if fmt == "html":
-        link = f'<a href="{html.escape(alert.url, quote=True)}">{html.escape(alert.url)}</a>'
-    return {"title": render(alert.title, fmt), "link": link, "feed": render(alert.feed, fmt),
-            "published": stamp, "rules": render(", ".join(alert.rules), fmt),
-            "snippet": snippet}
-
-
-def format_alert(alert: Outgoing, fmt: str = "markdown", title_template: str = "",
-                 body_template: str = "") -> tuple[str, str]:
-    """Title and body of the message for one article, in a body format.
-
-    A target's templates, when set, replace the default title or body; the
-    title is plain text, the body is in the target's format.
-    """
-    fields = template_fields(alert, fmt)
-    if title_template:
-        title = Template(title_template).safe_substitute(template_fields(alert, "text"))
-    else:
-        title = alert.title or alert.url
-    if body_template:
-        return title, Template(body_template).safe_substitute(fields)
-    footer = _footer(alert, fmt)
-    snippet = fields["snippet"]
-    if fmt == "html":
-        parts = [f"<p>{snippet}</p>" if snippet else "", f"<p>{fields['link']}<br>{footer}</p>"]
-        return title, "".join(parts)
-    lines = [snippet, "", alert.url, footer] if snippet else [alert.url, footer]
-    return title, "\n".join(lines)
-
-
-def _footer(alert: Outgoing, fmt: str) -> str:
-    """The line under an alert: its feed, when it was published, the rules it matched."""
-    return render(f"{alert.feed}{_when(alert.published)} · matched: {', '.join(alert.rules)}",
-                  fmt)
-
-
-def format_digest(alerts: Sequence[Outgoing], fmt: str = "markdown") -> tuple[str, str]:
-    """Title and body of one message listing several alerts."""
-    title = f"newswatch: {len(alerts)} alerts"
-    entries = []
-    for a in alerts:
-        footer = _footer(a, fmt)
-        if fmt == "html":
-            link = f'<a href="{html.escape(a.url, quote=True)}">{html.escape(a.title or a.url)}</a>'
-            entries.append(f"<li>{link}<br>{footer}</li>")
-        elif fmt == "markdown":
-            name = render(a.title or a.url, fmt).replace("]", "\\]")
-            entries.append(f"- [{name}]({a.url})  \n  {footer}")
-        else:
-            entries.append(f"- {a.title or a.url}\n  {a.url}\n  {footer}")
-    if fmt == "html":
-        return title, "<ul>" + "".join(entries) + "</ul>"
-    return title, "\n".join(entries)
-
-
-def _when(published: str | None) -> str:
-    try:
-        stamp = parse_iso(published)
-    except ValueError:
-        return ""
-    return f" · {stamp:%Y-%m-%d %H:%M} UTC" if stamp else ""
-
-
-def body_format(url: str) -> str:
-    """The richest body format a target renders: markdown, else html, else text."""
-    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-    formats = getattr(plugin, "notify_format", None) or "text"
-    if not isinstance(formats, list | tuple):
-        formats = (formats,)
-    names = {str(getattr(f, "value", f)) for f in formats}
-    return next((f for f in ("markdown", "html") if f in names), "text")
-
-
 def _asset() -> apprise.AppriseAsset:
     """apprise settings for sending in the calling thread. apprise would hand each
     message to a pool thread of its own (async_mode), and apprise 2 another to time
@@ -237,16 +135,9 @@ class Receipt(Protocol):
 
 
 @dataclass(frozen=True)
-class Formatted:
-    title: str
-    body: str
-    fmt: str
-
-
-@dataclass(frozen=True)
 class _Out:
-    rich: Formatted
-    plain: Formatted | None  # tried when the rich form is refused
+    rich: Message
+    plain: Message | None  # tried when the rich form is refused
     receipt: Receipt | None
 
 
@@ -271,7 +162,6 @@ class Notifier:
         way stay in view, and an unchanged target keeps its lock, so a target never
         has two messages out at once."""
         self.targets = {t.name: t for t in targets}
-        self.formats: dict[str, str] = {}
         # One apprise object per target, reused (building one costs ~1 ms a message);
         # the lock keeps one message at a time per target, as delivery does anyway.
         self._apprise: dict[str, tuple[threading.Lock, apprise.Apprise]] = {}
@@ -288,11 +178,6 @@ class Notifier:
 
     def names(self) -> list[str]:
         return list(self.targets)
-
-    def format_of(self, name: str) -> str:
-        if name not in self.formats:
-            self.formats[name] = body_format(self.targets[name].url)
-        return self.formats[name]
 
     def _apprise_for(self, name: str) -> tuple[threading.Lock, apprise.Apprise] | None:
         with self._apprise_lock:
@@ -338,8 +223,9 @@ class Notifier:
             return Outcome(sent=True, plain=True, error=outcome.error)
         return plain if not plain.refused else outcome
 
-    def _notify(self, ap: apprise.Apprise, name: str, message: Formatted) -> Outcome:
+    def _notify(self, ap: apprise.Apprise, name: str, message: Message) -> Outcome:
         with _listening() as said:
+            _structured(ap, message)
             accepted = ap.notify(body=message.body, title=message.title,
                                  body_format=apprise.NotifyFormat(message.fmt))
         return Outcome(sent=True) if accepted else classify(said, name)
@@ -379,29 +265,29 @@ class Notifier:
         (the rest were not tried)."""
         if name not in self.targets:
             return [Outcome(error=f"no target named {name!r} in the config", down=True)]
-        t, fmt = self.targets[name], self.format_of(name)
-        formatted = []
-        for message, receipt in zip(messages, receipts, strict=True):
-            formatted.append(_Out(_format(message, fmt, t), _format(message, "text", t),
-                                  receipt))
+        t = self.targets[name]
+        formatted = [_Out(compose(t, message), compose(t, message, plain=True), receipt)
+                     for message, receipt in zip(messages, receipts, strict=True)]
         return await self._run(name, _Batch(formatted))
 
     async def send(self, name: str, title: str, body: str, fmt: str = "markdown") -> None:
         """Send one message; raise NotifyError unless the target accepted it."""
         if name not in self.targets:
             raise NotifyError(f"no target named {name!r} in the config")
-        [outcome] = await self._run(name, _Batch([_Out(Formatted(title, body, fmt), None,
+        [outcome] = await self._run(name, _Batch([_Out(Message(title, body, fmt, ()), None,
                                                        None)]))
         if not outcome.sent:
             raise (NoAnswer if outcome.doubt else NotifyError)(outcome.error)
 
 
-def _format(message: Sequence[Outgoing], fmt: str, t: Target) -> Formatted:
-    if len(message) == 1:
-        title, body = format_alert(message[0], fmt, t.title_template, t.body_template)
-    else:
-        title, body = format_digest(message, fmt)
-    return Formatted(title, body, fmt)
+def _structured(ap: apprise.Apprise, message: Message) -> None:
+    """A json:// webhook gets each alert's fields too, beside apprise's title and
+    message: tools downstream should not have to parse Markdown. (apprise adds a
+    json plugin's `payload_extras` to what it posts.)"""
+    for plugin in ap:
+        extras = getattr(plugin, "payload_extras", None)
+        if isinstance(plugin, NotifyJSON) and isinstance(extras, dict):
+            extras["alerts"] = list(message.fields)
 
 
 def with_timeout(target: Target) -> str:
