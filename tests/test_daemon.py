@@ -357,3 +357,27 @@ def test_sigterm_while_a_target_is_slow_to_answer_records_the_answer_before_exit
     assert daemon.stop() == 0
     assert "on its way" not in daemon.output()  # the answer was recorded: nothing in doubt
     assert len(webhook.messages) == 1
+
+
+def test_a_target_slower_than_its_timeout_gets_the_alert_again_and_the_log_says_so(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    url = feed_server.publish("/wire.xml", rss([
+        Item("Largest drone attack on Kherson", "https://n.example/kherson")]))
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(url, webhook.apprise_url, {"drones": '"largest drone attack"'})
+                      .replace('url = "json://', 'timeout = "1s"\nurl = "json://')
+                      .replace('interval = "1s"', 'interval = "1s"\nretry_delay = "1s"'))
+    webhook.slow_answer = 2.0  # takes the message, answers after the target's 1 s timeout
+    daemon = Daemon(config)
+    try:
+        assert wait_until(lambda: "may arrive twice" in daemon.output()), daemon.output()
+        webhook.slow_answer = 0.0
+        assert len(webhook.wait_for(2)) == 2, daemon.output()
+        assert daemon.stop() == 0
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()
+    assert [m["title"] for m in webhook.messages] == ["Largest drone attack on Kherson"] * 2
+    assert "target=hook alert=1 was on its way when the target stopped answering" in \
+        daemon.output()

@@ -31,7 +31,8 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
     for noisy in ("httpx", "httpcore", "apscheduler", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
-    logging.getLogger("apprise").setLevel(logging.WARNING)
+    # apprise's own lines: its warnings reach the log through notify's filter, which also
+    # reads its debug lines to tell a refused message from a target that is down.
 
 
 def _load(ctx: click.Context) -> Config:

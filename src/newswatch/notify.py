@@ -55,19 +55,21 @@ class _Scrub(logging.Filter):
         said: list[tuple[int, str]] | None = getattr(self.local, "said", None)
         if said is not None:
             said.append((record.levelno, text))
-        return record.levelno >= logging.getLogger().getEffectiveLevel()
+        # To the log: apprise's warnings and errors (its "Sent ..." lines are noise).
+        return record.levelno >= max(logging.WARNING, logging.getLogger().getEffectiveLevel())
 
 
 _scrub = _Scrub()
 _apprise_log = logging.getLogger("apprise")
 _apprise_log.addFilter(_scrub)
-_apprise_log.setLevel(logging.DEBUG)
 
 
 @contextmanager
 def _listening() -> Iterator[list[tuple[int, str]]]:
     """What apprise says in this thread meanwhile: (level, text)."""
     said: list[tuple[int, str]] = []
+    if _apprise_log.level != logging.DEBUG:  # what a send came to is in its debug lines
+        _apprise_log.setLevel(logging.DEBUG)
     _scrub.local.said = said
     try:
         yield said
