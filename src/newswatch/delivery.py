@@ -53,7 +53,20 @@ class Delivery:
                 log.exception("a delivery pass failed; the next one tries again")
             self.last_pass = self.p.clock()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), EVERY)
+                await asyncio.wait_for(self._wake.wait(), self._until_next())
+
+    def _until_next(self) -> float:
+        """Seconds until the next pass: EVERY, or sooner when a retry or a target left
+        alone comes due before that."""
+        clock = self.p.clock()
+        times = [b.until for b in self.breakers.values() if b.until and b.until > clock]
+        try:
+            if due := self.p.store.next_attempt():
+                times.append(due)
+        except Exception:  # noqa: BLE001 - a database that cannot be read: look again soon
+            return EVERY
+        soonest = min(((t - clock).total_seconds() for t in times), default=EVERY)
+        return min(EVERY, max(0.5, soonest + 0.1))
 
     async def deliver(self) -> int:
         """Send every due pending alert; return how many were accepted."""

@@ -333,6 +333,12 @@ class Store(FeedRows):
             "attempts, next_attempt) VALUES (?, ?, ?, ?, 'pending', ?, 0, ?)",
             (article_id, target, json.dumps(list(rules)), snippet, iso(created), iso(created)))
 
+    def next_attempt(self) -> datetime | None:
+        """When the first pending alert is next to be tried."""
+        row = self.conn.execute("SELECT min(next_attempt) FROM alerts "
+                                "WHERE status = 'pending'").fetchone()
+        return parse_iso(row[0])
+
     def due_count(self, when: datetime) -> int:
         """Pending alerts whose next attempt has come."""
         row = self.conn.execute("SELECT count(*) FROM alerts WHERE status = 'pending' "
