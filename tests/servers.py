@@ -190,7 +190,8 @@ class Webhook:
     """Receives apprise json:// posts; can be told to fail."""
 
     def __init__(self) -> None:
-        self._messages: list[dict[str, Any]] = []
+        self._messages: list[tuple[int, dict[str, Any]]] = []  # (arrival, payload)
+        self._arrivals = 0
         self._active = 0  # posts being answered: read `messages` once they are done
         self.fail = False
         self.fail_rate = 0.0  # share of posts answered 500 at random
@@ -211,6 +212,8 @@ class Webhook:
                     length = int(self.headers.get("Content-Length", 0))
                     payload = json.loads(self.rfile.read(length) or b"{}")
                     with hook.lock:
+                        hook._arrivals += 1
+                        arrival = hook._arrivals
                         if hook.refuse(payload):
                             hook.refused.append(payload)
                             self.send_response(400)
@@ -220,7 +223,7 @@ class Webhook:
                         failing = hook.fail or hook.random.random() < hook.fail_rate
                         slow = hook.slow_answer
                         if slow and not failing:  # a service that acted, but answers late
-                            hook._messages.append(payload)
+                            hook._messages.append((arrival, payload))
                     if slow:
                         time.sleep(slow)
                     status = 500 if failing else 200
@@ -231,7 +234,7 @@ class Webhook:
                     # Accepted means answered 200: a message counts once the answer is out.
                     if not failing and not slow:
                         with hook.lock:
-                            hook._messages.append(payload)
+                            hook._messages.append((arrival, payload))
                 finally:
                     with hook.lock:
                         hook._active -= 1
@@ -247,7 +250,9 @@ class Webhook:
         (a sender may have read the 200 a moment before the post is counted)."""
         with self.lock:
             self.lock.wait_for(lambda: self._active == 0, timeout=5.0)
-            return list(self._messages)
+            # In the order they arrived: two answering threads may record them the other
+            # way round.
+            return [payload for _, payload in sorted(self._messages, key=lambda m: m[0])]
 
     @property
     def received(self) -> int:
@@ -302,3 +307,15 @@ def rss(items: list[Item], title: str = "Test feed") -> str:
         out.append("</item>")
     out.append("</channel></rss>")
     return "\n".join(out)
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it is given (raw bytes)."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+

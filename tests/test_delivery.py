@@ -8,7 +8,6 @@ and a target told of every alert that failed for good.
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
@@ -20,7 +19,7 @@ import pytest
 from newswatch import config as config_module
 from newswatch.daemon import close_pipeline, open_pipeline
 from newswatch.pipeline import Pipeline
-from servers import FeedServer, Item, Webhook, rss
+from servers import FeedServer, Inbox, Item, Webhook, rss
 
 TITLES = [f"Largest drone attack, wave {i}" for i in range(10)]
 
@@ -214,25 +213,10 @@ def test_a_webhook_gets_each_alert_as_fields_not_only_markdown(
 
 
 def test_a_long_headline_by_email_is_taken_and_holds_back_nothing(
-        tmp_path: Path, feed_server: FeedServer) -> None:
+        tmp_path: Path, feed_server: FeedServer, smtp: tuple[Inbox, int]) -> None:
     """A real SMTP server refuses a line over 1,000 bytes (`500 Line too long`), as the
     Subject of a 1,503-character headline was, unfolded."""
-    from aiosmtpd.controller import Controller
-
-    class Inbox:
-        def __init__(self) -> None:
-            self.messages: list[bytes] = []
-
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            self.messages.append(envelope.content)
-            return "250 OK"
-
-    inbox = Inbox()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    inbox, port = smtp
     saved = TITLES[:]
     # apprise waits 5.5 s between two mails to one server: two messages are enough.
     TITLES[:] = ["Largest drone attack " + "and more words " * 100, TITLES[0]]
@@ -247,7 +231,6 @@ def test_a_long_headline_by_email_is_taken_and_holds_back_nothing(
         assert run(path, scenario) == 2
     finally:
         TITLES[:] = saved
-        controller.stop()
     assert len(inbox.messages) == 2
     for message in inbox.messages:
         assert max(len(line) for line in message.splitlines()) <= 998

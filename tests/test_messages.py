@@ -12,7 +12,6 @@ import html
 import io
 import json
 import re
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -23,13 +22,12 @@ from typing import Any
 import apprise
 import pytest
 import requests
-from aiosmtpd.controller import Controller
 from markdown_it import MarkdownIt
 
 from newswatch.messages import Message, body_format, compose, safe_link, service_of
 from newswatch.models import Target
 from newswatch.store import Outgoing
-from servers import Webhook
+from servers import Inbox, Webhook
 
 SNIPPET = ("Sirens after the **largest drone attack** so far @everyone @here <!channel> "
            "<!everyone> <@123> <@&456> @room [Verify your account](https://evil.example) "
@@ -267,29 +265,6 @@ def test_each_service_is_sent_a_message_that_fits_and_pings_and_links_nothing_el
 
 
 # --- email, through a real SMTP server ----------------------------------------------------
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
-
 
 @pytest.mark.parametrize("plain", [False, True], ids=["rich", "plain"])
 @pytest.mark.parametrize("case", CASES)

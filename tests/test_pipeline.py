@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import sqlite3
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from newswatch import config as config_module
 from newswatch import notify
 from newswatch.daemon import close_pipeline, open_pipeline, poll_all
 from newswatch.pipeline import PollResult
-from servers import FeedServer, Item, Webhook, rss
+from servers import FeedServer, Inbox, Item, Webhook, rss
 
 RULES = [("drones", '"largest drone attack"'), ("s333", '"Section 333"')]
 
@@ -209,31 +206,8 @@ def test_rule_notify_picks_its_targets(feed_server: FeedServer, webhook: Webhook
         other.close()
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[_Inbox, int]]:
-    inbox = _Inbox()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
-
-
 def test_alert_by_email_through_a_local_smtp_server(
-        feed_server: FeedServer, write_config: Any, smtp: tuple[_Inbox, int]) -> None:
+        feed_server: FeedServer, write_config: Any, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
     feed_server.publish("/w.xml", rss([Item("Largest drone attack on Odesa",
                                             "https://n.example/odesa", "Largest drone attack.")]))
