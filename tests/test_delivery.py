@@ -118,14 +118,15 @@ def test_a_target_that_is_down_is_left_alone_and_holds_back_no_other(
 
 def test_the_breaker_closes_on_the_first_message_taken(
         tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
-    webhook.fail = True  # every message refused: after three, the target itself is failing
+    # Every message refused (400): after three, the target itself is taken to be failing.
+    webhook.refuse = lambda payload: True
     path = write(tmp_path, feed_server, {"hook": webhook.apprise_url})
 
     async def scenario(pipeline: Pipeline) -> tuple[int, int]:
         assert await pipeline.deliver() == 0
         assert pipeline.delivery.breakers["hook"].open(pipeline.clock())
         tried = rows(tmp_path, "SELECT count(*) FROM alerts WHERE attempts > 0")[0][0]
-        webhook.fail = False
+        webhook.refuse = lambda payload: False
         later = pipeline.clock() + timedelta(hours=2)
         pipeline.clock = lambda: later
         sent = await pipeline.deliver()

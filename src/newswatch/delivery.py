@@ -61,7 +61,7 @@ class Delivery:
         clock = self.p.clock()
         times = [b.until for b in self.breakers.values() if b.until and b.until > clock]
         try:
-            if due := self.p.store.next_attempt():
+            if due := self.p.store.next_attempt(clock):
                 times.append(due)
         except Exception:  # noqa: BLE001 - a database that cannot be read: look again soon
             return EVERY
@@ -110,20 +110,26 @@ class Delivery:
             return 0
         receipts = [_Receipt(self.p.store, [a.id for a in m], self.p.clock) for m in messages]
         outcomes = await self.p.notifier.deliver(target, messages, receipts)
+        fresh = [all(a.attempts == 0 for a in m) for m in messages]
+        breaker.record(outcomes, fresh, self.p.clock(), self.p.config.settings)
         sent = 0
-        for message, outcome in zip(messages, outcomes, strict=False):
+        for message, receipt, outcome in zip(messages, receipts, outcomes, strict=False):
             if outcome.sent:
-                sent += len(message)
-                self._sent(target, message, outcome)
+                sent += len(receipt.ids)
+                self._sent(target, message[:len(receipt.ids)], outcome)
+                if len(receipt.ids) < len(message):
+                    self.wake()  # a digest that could not show them all: the rest next
             else:
-                self._failed(target, message, outcome)
-        breaker.record(outcomes, self.p.clock(), self.p.config.settings)
+                self._failed(target, message, outcome, breaker.until)
         if breaker.open(self.p.clock()):
             log.warning("target=%s looks down (%s): its alerts wait until %s", target,
                         breaker.why, iso(breaker.until))
         return sent
 
     def _sent(self, target: str, message: list[Outgoing], outcome: Outcome) -> None:
+        # Recorded in the sending thread already; again here, in case that write failed
+        # (it changes nothing when it did not).
+        self.p.store.mark_sent([a.id for a in message], self.p.clock())
         what = f"alert={message[0].id}" if len(message) == 1 else \
             f"digest of {len(message)} alerts"
         if outcome.plain:
@@ -132,15 +138,18 @@ class Delivery:
         else:
             log.info("target=%s %s sent", target, what)
 
-    def _failed(self, target: str, message: list[Outgoing], outcome: Outcome) -> None:
+    def _failed(self, target: str, message: list[Outgoing], outcome: Outcome,
+                target_back: datetime | None) -> None:
         """Record a failed send of a message. Refused: the message waits its own retry
-        delay. The target down or silent: the message is due again as soon as the
-        target is tried again (the breaker decides when)."""
+        delay. The target down or silent: the message is due again when the target is
+        tried again (`target_back`, the breaker's time; kept in the database, so that a
+        restart or the next `newswatch once` does not try it sooner)."""
         settings, clock = self.p.config.settings, self.p.clock()
         error = outcome.error or "not sent"
         for alert in message:
             retry_at = clock + retry_delay(alert.attempts + 1, settings.retry_delay,
-                                           settings.retry_max) if outcome.refused else clock
+                                           settings.retry_max) if outcome.refused \
+                else target_back or clock
             created = parse_iso(alert.created) or clock
             give_up = clock - created >= timedelta(seconds=settings.give_up)
             # Unanswered, it may still be taken: it stays marked on its way till then.
@@ -182,15 +191,18 @@ class Breaker:
     def open(self, now: datetime) -> bool:
         return self.until is not None and now < self.until
 
-    def record(self, outcomes: Sequence[Outcome], now: datetime, settings: Settings) -> None:
+    def record(self, outcomes: Sequence[Outcome], fresh: Sequence[bool], now: datetime,
+               settings: Settings) -> None:
+        """`fresh`: for each message, whether it was never tried before (a retry refused
+        again says nothing new of the target)."""
         if any(o.sent for o in outcomes):
             self.trips, self.until, self.why = 0, None, ""
         last = outcomes[-1] if outcomes else None
         refused = 0
-        for o in reversed(outcomes):
+        for o, new in reversed(list(zip(outcomes, fresh, strict=False))):
             if not o.refused:
                 break
-            refused += 1
+            refused += new
         if last is not None and (last.down or last.doubt or refused >= REFUSALS_IN_A_ROW):
             self.trips += 1
             self.until = now + retry_delay(self.trips, settings.retry_delay, settings.retry_max)
@@ -205,6 +217,9 @@ class _Receipt:
     store: Store
     ids: list[int]
     clock: Callable[[], datetime]
+
+    def only(self, count: int) -> None:
+        self.ids = self.ids[:count]
 
     def leaving(self) -> bool:
         return self.store.mark_sending(self.ids, self.clock()) > 0

@@ -51,6 +51,9 @@ class Message:
     body: str
     fmt: str  # "markdown" | "html" | "text": what apprise is told the body is
     fields: tuple[dict[str, object], ...]  # one per alert, for structured webhooks
+    # How many of the alerts, from the first, the message shows: a digest too long for
+    # its service leaves out whole entries ("… and N more"), which are sent later.
+    shows: int = 1
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,9 @@ def compose(target: Target, alerts: Sequence[Outgoing], plain: bool = False) -> 
     title_fmt = fmt if _title_is_markup(service, lim) else "text"
     if len(alerts) > 1:
         title = _fit_title(f"newswatch: {len(alerts)} alerts", title_fmt, lim)
-        body = _digest_body(alerts, service, fmt, _fits(lim, title))
+        body, shows = _digest_body(alerts, service, fmt, _fits(lim, title))
+        return Message(title, body, fmt.removesuffix("-plain"),
+                       tuple(_fields(a) for a in alerts[:shows]), shows)
     else:
         item = _prepare(alerts[0], service)
         title = _fit_title(_title_text(target, item), title_fmt, lim)
@@ -452,16 +457,16 @@ def _digest(entries: Sequence[str], rest: int, fmt: str) -> str:
 
 
 def _digest_body(alerts: Sequence[Outgoing], service: str, fmt: str,
-                 fits: Callable[[str], bool]) -> str:
-    """As many whole entries as fit, and how many more there are."""
+                 fits: Callable[[str], bool]) -> tuple[str, int]:
+    """As many whole entries as fit, and how many more there are; and how many it shows."""
     entries: list[str] = []
-    best = None
+    best, shows = None, 1
     for a in alerts:  # written one by one: a digest may hold far more than fit
         entries.append(_entry(_prepare(a, service, snippet=False), fmt))
         body = _digest(entries, len(alerts) - len(entries), fmt)
         if not fits(body):
             break
-        best = body
+        best, shows = body, len(entries)
     if best is None:  # not even one whole entry: the first, shortened
         first, rest = _prepare(alerts[0], service, snippet=False), len(alerts) - 1
 
@@ -470,4 +475,4 @@ def _digest_body(alerts: Sequence[Outgoing], service: str, fmt: str,
 
         best = (_largest(shortened(True), len(first.title), fits)
                 or _largest(shortened(False), len(first.title), fits))
-    return best or ELLIPSIS
+    return best or ELLIPSIS, shows

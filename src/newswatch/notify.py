@@ -77,14 +77,15 @@ def _listening() -> Iterator[list[tuple[int, str]]]:
         _scrub.local.said = None
 
 
-# How apprise words a failure that says nothing of the message: no connection was made.
-_DOWN = re.compile(r"connect timeout|Failed to establish|Connection refused|Name or service|"
-                   r"nodename nor servname|Network is unreachable|No route to host|"
-                   r"Temporary failure in name resolution|Errno 111|SMTPConnectError|"
-                   r"SMTPServerDisconnected: Connection unexpectedly closed", re.I)
+# How apprise words a failure before anything was sent: no connection was made.
+_DOWN = re.compile(r"NewConnectionError|Failed to establish a new connection|connect timeout|"
+                   r"ConnectTimeout|NameResolutionError|Name or service not known|"
+                   r"Temporary failure in name resolution|Connection refused|"
+                   r"Network is unreachable|No route to host", re.I)
 # ... and one after the message went out: it may have been taken.
 _DOUBT = re.compile(r"timed out|Read timeout|RemoteDisconnected|Connection aborted|"
-                    r"Connection reset", re.I)
+                    r"Connection reset|unexpectedly closed", re.I)
+_STATUS = re.compile(r"error=(\d{3})")
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,22 @@ class Outcome:
 
 
 def classify(said: Sequence[tuple[int, str]], target: str) -> Outcome:
-    """A failed send, from what apprise said about it."""
-    text = " | ".join(line for _, line in said)
+    """A failed send, from what apprise said about it: its warnings and the exception it
+    caught, never its other debug lines (they quote the message, whose words are the
+    feed's)."""
+    lines = [line for level, line in said
+             if level >= logging.WARNING or line.startswith("Socket Exception")]
+    text = " | ".join(lines)
     if _DOWN.search(text):
         return Outcome(error=f"target {target!r} could not be reached", down=True)
     if _DOUBT.search(text):
         return Outcome(error=f"target {target!r} did not answer in time", doubt=True)
+    status = _STATUS.search(text)
+    code = int(status.group(1)) if status else 0
+    if code in (502, 504):  # a gateway gave up waiting: the service may have taken it
+        return Outcome(error=f"target {target!r} answered HTTP {code}", doubt=True)
+    if code >= 500 or code == 429:  # the service cannot take anything now, this or another
+        return Outcome(error=f"target {target!r} is failing (HTTP {code})", down=True)
     warnings = [line for level, line in said if level >= logging.WARNING][-1:]
     reason = f" ({warnings[0][:300]})" if warnings else ""
     return Outcome(error=f"target {target!r} did not accept the message{reason}")
@@ -135,12 +146,16 @@ class Receipt(Protocol):
     def accepted(self) -> None:
         """The target accepted it: called the moment it answers."""
 
+    def only(self, count: int) -> None:
+        """The message shows only its first `count` alerts: the others stay pending."""
+
 
 @dataclass(frozen=True)
 class _Out:
     rich: Message
     plain: Message | None  # tried when the rich form is refused
     receipt: Receipt | None
+    fresh: bool = True  # never tried before: its refusal says something of the target
 
 
 @dataclass
@@ -205,14 +220,30 @@ class Notifier:
             for out in batch.messages:
                 if batch.stop.is_set():
                     return
+                if out.receipt is not None:
+                    shows = min(out.rich.shows, out.plain.shows if out.plain else out.rich.shows)
+                    out.receipt.only(shows)
                 if out.receipt is not None and not out.receipt.leaving():
                     batch.outcomes.append(Outcome(sent=True))  # an earlier send got it there
                     continue
-                outcome = self._send_one(ap, name, out)
+                try:
+                    outcome = self._send_one(ap, name, out)
+                except Exception as e:  # noqa: BLE001 - a plugin's bug: it may have left
+                    outcome = Outcome(error=f"target {name!r}: {type(e).__name__}: {e}",
+                                      doubt=True)
                 if outcome.sent and out.receipt is not None:
-                    out.receipt.accepted()  # at once, in this thread: the repeat window is tiny
+                    try:  # at once, in this thread: the repeat window is tiny
+                        out.receipt.accepted()
+                    except Exception:  # noqa: BLE001 - the loop records it again
+                        log.warning("target=%s: a sent message could not be recorded in "
+                                    "this thread; it is recorded after the batch", name)
                 batch.outcomes.append(outcome)
-                refused = refused + 1 if outcome.refused else 0
+                # A message refused before, refused again, says nothing new of the target:
+                # three such at the head of the queue must not stop the ones behind them.
+                if not outcome.refused:
+                    refused = 0
+                elif out.fresh:
+                    refused += 1
                 if outcome.down or outcome.doubt or refused >= REFUSALS_IN_A_ROW:
                     return
 
@@ -268,7 +299,8 @@ class Notifier:
         if name not in self.targets:
             return [Outcome(error=f"no target named {name!r} in the config", down=True)]
         t = self.targets[name]
-        formatted = [_Out(compose(t, message), compose(t, message, plain=True), receipt)
+        formatted = [_Out(compose(t, message), compose(t, message, plain=True), receipt,
+                          all(a.attempts == 0 for a in message))
                      for message, receipt in zip(messages, receipts, strict=True)]
         return await self._run(name, _Batch(formatted))
 

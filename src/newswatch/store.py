@@ -333,10 +333,12 @@ class Store(FeedRows):
             "attempts, next_attempt) VALUES (?, ?, ?, ?, 'pending', ?, 0, ?)",
             (article_id, target, json.dumps(list(rules)), snippet, iso(created), iso(created)))
 
-    def next_attempt(self) -> datetime | None:
-        """When the first pending alert is next to be tried."""
+    def next_attempt(self, after: datetime) -> datetime | None:
+        """When the first pending alert waiting for a retry is to be tried, after a time
+        (those due already wait on something else: a digest, quiet hours, their target)."""
         row = self.conn.execute("SELECT min(next_attempt) FROM alerts "
-                                "WHERE status = 'pending'").fetchone()
+                                "WHERE status = 'pending' AND next_attempt > ?",
+                                [iso(after)]).fetchone()
         return parse_iso(row[0])
 
     def due_count(self, when: datetime) -> int:
