@@ -235,3 +235,45 @@ def test_a_long_headline_by_email_is_taken_and_holds_back_nothing(
     assert len(inbox.messages) == 2
     for message in inbox.messages:
         assert max(len(line) for line in message.splitlines()) <= 998
+
+
+@pytest.mark.parametrize(("said", "kind"), [
+    # what apprise 2 logs, as captured: the payload's own words decide nothing
+    ([(10, "JSON Payload: {'title': 'Talks timed out, connection refused'}"),
+      (30, "Failed to send JSON POST notification: Bad Request., error=400.")], "refused"),
+    ([(30, "A Connection error occurred sending JSON POST to 127.0.0.1."),
+      (10, "Socket Exception: HTTPConnectionPool(host='127.0.0.1', port=9): Max retries "
+           "exceeded (Caused by NewConnectionError('Failed to establish a new connection: "
+           "[Errno 111] Connection refused'))")], "down"),
+    ([(30, "A Connection error occurred sending JSON POST to 127.0.0.1."),
+      (10, "Socket Exception: HTTPConnectionPool(host='127.0.0.1', port=80): Read timed "
+           "out. (read timeout=1.0)")], "doubt"),
+    ([(30, "Failed to send JSON POST notification: Service Unavailable., error=503.")],
+     "down"),
+    ([(30, "Failed to send JSON POST notification: Gateway Timeout., error=504.")], "doubt"),
+    ([(30, 'Connection error while submitting email to "127.0.0.1"'),
+      (10, "Socket Exception: Connection unexpectedly closed")], "doubt"),
+])
+def test_a_failed_send_is_told_from_what_apprise_said(said: list[tuple[int, str]],
+                                                      kind: str) -> None:
+    from newswatch.notify import classify
+
+    outcome = classify(said, "hook")
+    assert {"refused": outcome.refused, "down": outcome.down,
+            "doubt": outcome.doubt}[kind], outcome
+
+
+def test_alerts_refused_again_at_the_head_of_the_queue_hold_back_none_behind_them(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    poison = {TITLES[0], TITLES[1], TITLES[2]}
+    webhook.refuse = lambda payload: payload.get("title") in poison
+    path = write(tmp_path, feed_server, {"hook": webhook.apprise_url})
+
+    async def scenario(pipeline: Pipeline) -> tuple[int, int]:
+        first = await pipeline.deliver()  # three fresh refusals: the target is left alone
+        later = pipeline.clock() + timedelta(hours=2)
+        pipeline.clock = lambda: later
+        return first, await pipeline.deliver()
+
+    assert run(path, scenario) == (0, 7)
+    assert [m["title"] for m in webhook.messages] == TITLES[3:]

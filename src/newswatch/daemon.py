@@ -84,7 +84,10 @@ async def poll_all(config: Config) -> list[PollResult]:
     async def poll(feed: Feed) -> PollResult:
         result = await pipeline.refresh(feed)
         if result.alerts:  # as the daemon does: alerts go out while other feeds are polled
-            await pipeline.deliver()
+            try:
+                await pipeline.deliver()
+            except Exception:  # noqa: BLE001 - the last pass below tries again
+                log.exception("a delivery pass failed; the next one tries again")
         return result
 
     try:
@@ -93,7 +96,10 @@ async def poll_all(config: Config) -> list[PollResult]:
             await pipeline.embed()
         except Exception:  # noqa: BLE001 - the lexical alerts still go out
             log.exception("embedding articles for `about` rules failed; the next run retries")
-        await pipeline.deliver()
+        try:
+            await pipeline.deliver()
+        except Exception:  # noqa: BLE001 - alerts stay pending for the next run
+            log.exception("delivering alerts failed; they stay pending for the next run")
         try:
             await pipeline.prune()
         except Exception as e:  # noqa: BLE001 - the next run prunes
@@ -246,7 +252,9 @@ class Daemon:
                 s.next_poll if s.url == f.url and s.next_poll else clock))
         except Exception as e:  # noqa: BLE001 - the poll loop syncs them when it can
             self.pipeline.write_failed(e)
-            log.error("reload: the new feeds could not be scheduled yet: %s", e)
+            self.pipeline.poller.resync = new
+            log.error("reload: the new feeds could not be scheduled yet (%s); the poll loop "
+                      "tries again every second", e)
         self.config = new
         self.pipeline.reconfigure(new, notifier)
         self.pipeline.poller.finished.set()  # look for due feeds now

@@ -53,7 +53,10 @@ class Poller:
     def __init__(self, pipeline: Pipeline) -> None:
         self.p = pipeline
         self.network = Network()
-        self.polling: set[str] = set()  # in this process now: not claimed twice
+        # In this process now, since when: not claimed twice. A poll still here after
+        # its lease lapsed is forgotten, so that nothing in memory keeps a feed unpolled.
+        self.polling: dict[str, datetime] = {}
+        self.resync: Config | None = None  # a config whose feeds still need a row
         self.finished = asyncio.Event()
         self.last_tick: datetime | None = None
 
@@ -72,10 +75,18 @@ class Poller:
         p = self.p
         config, clock = p.config, p.clock()
         self.last_tick = clock
+        for name, since in list(self.polling.items()):
+            feed = config.feed(name)
+            if feed is None or clock - since > lease(feed, config.settings) * 2:
+                del self.polling[name]
         room = 4 * config.settings.concurrency - len(self.polling)
         feeds = {f.name: f for f in config.feeds if f.name not in self.polling}
         try:
             p.store.beat(clock)
+            if self.resync is not None:  # a reload could not schedule its feeds then
+                p.store.sync_feeds(self.resync.feeds, lambda f, s: (
+                    s.next_poll if s.url == f.url and s.next_poll else clock))
+                self.resync = None
             claimed = p.store.claim_due(feeds, clock, room,
                                         lambda f: lease(f, config.settings))
             p.write_failed(None)
@@ -84,7 +95,7 @@ class Poller:
             log.error("cannot claim due feeds: %s; trying again in %gs", e, TICK)
             return []
         for feed in claimed:
-            self.polling.add(feed.name)
+            self.polling[feed.name] = clock
             spawn(self._poll(feed, config))
         return claimed
 
@@ -92,7 +103,7 @@ class Poller:
         try:
             result = await self.refresh(feed, config)
         finally:
-            self.polling.discard(feed.name)
+            self.polling.pop(feed.name, None)
             self.finished.set()
         if result.alerts:
             self.p.delivery.wake()
@@ -196,8 +207,15 @@ class Poller:
 
     def _decide(self, feed: Feed, config: Config, state: FeedState, started: datetime,
                 outcome: Outcome) -> FeedUpdate:
-        return after_poll(feed, state, outcome, started, config.settings,
-                          self.network.down(started), random.uniform(0.95, 1.0))
+        update = after_poll(feed, state, outcome, started, config.settings,
+                            self.network.down(started), random.uniform(0.95, 1.0))
+        now = self.p.config.feed(feed.name)
+        if now is not None and now.url != feed.url:
+            # A reload moved the feed while this poll was out: the new URL is due now,
+            # and nothing the old one said (a 410, a backoff) applies to it.
+            return FeedUpdate(feed.name, now.url, None, None, None, started, None,
+                              outcome.status, outcome.error, 0, None, None, started, None)
+        return update
 
     def _failed(self, feed: Feed, config: Config, started: datetime,
                 e: Exception) -> PollResult:

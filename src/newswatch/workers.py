@@ -169,28 +169,39 @@ class Parsers:
         task = next(self._ids)
         self.started[task] = time.monotonic()
         try:
+            pool = self._pool()
             try:
-                return await self._schedule(function, args)
+                return await self._schedule(pool, function, args)
             except BrokenProcessPool:
                 # pebble gives up a whole pool when a worker dies with none of the
                 # queued tasks running yet: that failed no task of its own, so a fresh
-                # pool takes this one.
-                self._discard()
-                return await self._schedule(function, args)
+                # pool takes this one (only the pool that broke is discarded: another
+                # task may have started a fresh one already).
+                self._discard(pool)
+                pool = self._pool()
+                return await self._schedule(pool, function, args)
         except TimeoutError:
             raise ParseError(self._too_long()) from None
         except ProcessExpired as e:
             raise ParseError(f"a worker process died while reading this feed "
                              f"(exit code {e.exitcode})") from None
         except BrokenProcessPool as e:  # twice: the workers cannot start at all
-            self._discard()
+            self._discard(pool)
             raise ParseError(f"the parse workers stopped: {e}") from None
         finally:
             del self.started[task]
 
-    async def _schedule(self, function: Callable[..., T], args: tuple[object, ...]) -> T:
-        future = self._pool().schedule(function, args=args, timeout=self.time_limit)
-        return await asyncio.wrap_future(future)
+    async def _schedule(self, pool: ProcessPool, function: Callable[..., T],
+                        args: tuple[object, ...]) -> T:
+        future = pool.schedule(function, args=args, timeout=self.time_limit)
+        # The pool kills a task past its limit; should it fail to, the feed still fails.
+        queued = 1 + len(self.started) / max(1, self.workers)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future),
+                                          self.time_limit * queued + 30)
+        except TimeoutError:
+            future.cancel()  # type: ignore[no-untyped-call]
+            raise
 
     def _too_long(self) -> str:
         return f"parsing took longer than {self.time_limit:g} s"
@@ -205,10 +216,12 @@ class Parsers:
         now = time.monotonic()
         return sum(1 for t in self.started.values() if now - t > allowed)
 
-    def _discard(self) -> None:
-        if self.pool is not None:
-            self.pool.stop()  # type: ignore[no-untyped-call]
+    def _discard(self, pool: ProcessPool) -> None:
+        if self.pool is pool:
             self.pool = None
+        pool.stop()  # type: ignore[no-untyped-call]
+        # join() lets the pool fail its pending futures and reap its workers.
+        threading.Thread(target=pool.join, daemon=True).start()
 
     def close(self) -> None:
         """Stop the workers now (shutting down: unfinished work is abandoned)."""
