@@ -145,10 +145,14 @@ def test_an_outage_does_not_climb_backoff_and_recovery_polls_every_feed(
         assert healthz(port)[0] == 503
         time.sleep(12)  # feeds failing on a 1 s interval would back off to 16 s and more
         assert "the network looks down" in daemon.output()
-        with sqlite3.connect(tmp_path / "nw.db") as conn:
-            gaps = dict(conn.execute(
-                "SELECT name, round((julianday(next_poll) - julianday(last_poll)) * 86400) "
-                "FROM feeds"))
+        gaps: dict[str, float] = {}
+        for _ in range(4):  # a feed caught mid-poll shows its claim's lease: look again
+            with sqlite3.connect(tmp_path / "nw.db") as conn:
+                for name, gap in conn.execute(
+                        "SELECT name, round((julianday(next_poll) - julianday(last_poll)) "
+                        "* 86400) FROM feeds"):
+                    gaps[name] = min(gap, gaps.get(name, gap))
+            time.sleep(0.4)
         assert all(gap <= 3 for gap in gaps.values()), gaps  # no backoff: the network
         feed_server.come_back()
         back = {n: feed_server.hits(f"/{n}.xml") for n in names}
