@@ -80,7 +80,7 @@ def test_gone_disables_and_a_new_url_starts_afresh() -> None:
     fresh = stored.for_url(moved.url)
     assert (fresh.etag, fresh.body_hash, fresh.disabled, fresh.error_count) == (
         None, None, None, 0)
-    assert fresh.polled  # old articles at the new address are not news
+    assert not fresh.polled  # a first poll: old articles at the new address are not news
     update = after_poll(moved, stored, Outcome(200, body_hash="h9"), T0, SETTINGS)
     assert (update.url, update.etag, update.disabled) == (moved.url, None, None)
 

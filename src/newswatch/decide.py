@@ -43,12 +43,11 @@ class FeedState:
     hold_until: datetime | None = None  # a Retry-After: not before this, even after a restart
 
     def for_url(self, url: str) -> FeedState:
-        """The state that applies to polling `url`: a new URL starts afresh (but a feed
-        polled before stays "polled", so old articles at the new URL do not alert)."""
+        """The state that applies to polling `url`: a new URL starts afresh, as a new
+        feed does (its first poll records the older articles there without alerting)."""
         if self.url == url:
             return self
-        return FeedState(self.name, polled=self.polled, error_count=0,
-                         next_poll=self.next_poll)
+        return FeedState(self.name, error_count=0, next_poll=self.next_poll)
 
 
 @dataclass(frozen=True)
