@@ -277,3 +277,28 @@ def test_alerts_refused_again_at_the_head_of_the_queue_hold_back_none_behind_the
 
     assert run(path, scenario) == (0, 7)
     assert [m["title"] for m in webhook.messages] == TITLES[3:]
+
+
+def test_a_digest_too_long_for_its_service_marks_sent_only_what_it_shows(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    saved = TITLES[:]
+    # json:// takes 32,768 characters: 300 entries of a digest do not fit in one.
+    TITLES[:] = [f"Largest drone attack {i} " + "word " * 40 for i in range(300)]
+    try:
+        path = write(tmp_path, feed_server, {"hook": webhook.apprise_url},
+                     target_extra='digest = "1m"')
+
+        async def scenario(pipeline: Pipeline) -> list[int]:
+            later = pipeline.clock() + timedelta(minutes=2)
+            pipeline.clock = lambda: later
+            return [await pipeline.deliver() for _ in range(4)]
+
+        counts = run(path, scenario)
+    finally:
+        TITLES[:] = saved
+    assert len(webhook.messages) >= 2 and sum(counts) == 300, counts
+    shown = [a["link"] for m in webhook.messages for a in m["alerts"]]
+    assert sorted(shown) == sorted(f"https://n.example/{i}" for i in range(300))
+    for message in webhook.messages:  # what a digest lists is what it marked sent
+        assert message["message"].count("https://n.example/") == len(message["alerts"])
+    assert rows(tmp_path, "SELECT count(*) FROM alerts WHERE status = 'sent'") == [(300,)]
