@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import signal
 import socket
 import sys
@@ -25,7 +24,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from . import config as config_module
 from . import health
-from .decide import first_poll_after_start
 from .errors import ConfigError
 from .fetch import Fetcher
 from .health import LoopLag
@@ -128,9 +126,7 @@ class Daemon:
         self.pipeline = open_pipeline(self.config)
         try:
             self._install_signals()
-            started = self.pipeline.clock()
-            self.pipeline.store.sync_feeds(self.config.feeds, lambda f, s: first_poll_after_start(
-                f, s, started, random.uniform(0.0, 1.0) if s.next_poll else 0.0))
+            self.pipeline.poller.forget_backoff(self.config)
             self.scheduler.start()
             self.scheduler.add_job(self._prune, "interval", hours=1, id="prune",
                                    next_run_time=self.pipeline.clock() + timedelta(minutes=1))
@@ -246,13 +242,10 @@ class Daemon:
             log.warning("a new database path takes effect only after a restart")
         if new.settings.http_listen != self.config.settings.http_listen:
             log.warning("a new [http] listen address takes effect only after a restart")
-        clock = self.pipeline.clock()
-        try:  # new feeds and moved ones are due now; the others keep their next poll
-            self.pipeline.store.sync_feeds(new.feeds, lambda f, s: (
-                s.next_poll if s.url == f.url and s.next_poll else clock))
+        try:
+            self.pipeline.poller.schedule(new)
         except Exception as e:  # noqa: BLE001 - the poll loop syncs them when it can
             self.pipeline.write_failed(e)
-            self.pipeline.poller.resync = new
             log.error("reload: the new feeds could not be scheduled yet (%s); the poll loop "
                       "tries again every second", e)
         self.config = new

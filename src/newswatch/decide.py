@@ -139,3 +139,9 @@ def first_poll_after_start(feed: Feed, state: FeedState, now: datetime,
     if state.hold_until and state.hold_until > when:
         when = state.hold_until
     return when
+
+
+def after_reload(feed: Feed, state: FeedState, now: datetime) -> datetime:
+    """When a feed is next polled after a reload: as stored, unless it is new or its URL
+    changed, when it is due now."""
+    return state.next_poll if state.url == feed.url and state.next_poll else now

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .decide import FeedState, FeedUpdate, Outcome, after_poll, first_poll_after_start, lease
+from .decide import (
+    FeedState,
+    FeedUpdate,
+    Outcome,
+    after_poll,
+    after_reload,
+    first_poll_after_start,
+    lease,
+)
 from .errors import FetchError, NewswatchError, ParseError
 from .fetch import Response, public_url
 from .models import Config, Feed, Match
@@ -84,9 +92,7 @@ class Poller:
         try:
             p.store.beat(clock)
             if self.resync is not None:  # a reload could not schedule its feeds then
-                p.store.sync_feeds(self.resync.feeds, lambda f, s: (
-                    s.next_poll if s.url == f.url and s.next_poll else clock))
-                self.resync = None
+                self.schedule(self.resync)
             claimed = p.store.claim_due(feeds, clock, room,
                                         lambda f: lease(f, config.settings))
             p.write_failed(None)
@@ -139,7 +145,7 @@ class Poller:
         response = await p.fetcher.fetch(state.fetch_url or feed.url, state.etag,
                                          state.last_modified)
         if self.network.record(feed.name, ok=True, when=started):
-            self._network_back(config, started)
+            self._network_back(config)
         digest = hashlib.sha256(response.body).hexdigest() if response.body else None
         if response.not_modified or (digest is not None and digest == state.body_hash):
             p.stats["unchanged"] += 1
@@ -163,11 +169,25 @@ class Poller:
         outcome = _outcome(response, digest, parsed.ttl, response.moved_to or state.fetch_url)
         return self._store(feed, config, state, started, parsed, matches, outcome)
 
-    def _network_back(self, config: Config, now: datetime) -> None:
-        """The first answer after an outage: every feed is polled within an interval."""
-        log.warning("the network is back: every feed is polled within one interval")
+    def schedule(self, config: Config) -> None:
+        """A reloaded config's feeds in the schedule: new and moved ones due now, the
+        others as they were (raises when the database cannot be written; `resync` is
+        left set so the next tick tries again)."""
+        self.resync = config
+        now = self.p.clock()
+        self.p.store.sync_feeds(config.feeds, lambda f, s: after_reload(f, s, now))
+        self.resync = None
+
+    def forget_backoff(self, config: Config) -> None:
+        """Every feed due within one interval (spread over it), a server's Retry-After
+        still honoured: at start, and when the network answers again after an outage."""
+        now = self.p.clock()
         self.p.store.sync_feeds(config.feeds, lambda f, s: first_poll_after_start(
             f, s, now, random.uniform(0.0, 1.0)))
+
+    def _network_back(self, config: Config) -> None:
+        log.warning("the network is back: every feed is polled within one interval")
+        self.forget_backoff(config)
 
     def _store(self, feed: Feed, config: Config, state: FeedState, started: datetime,
                parsed: ParsedFeed, matches: list[Match], outcome: Outcome) -> PollResult:
@@ -207,15 +227,14 @@ class Poller:
 
     def _decide(self, feed: Feed, config: Config, state: FeedState, started: datetime,
                 outcome: Outcome) -> FeedUpdate:
-        update = after_poll(feed, state, outcome, started, config.settings,
-                            self.network.down(started), random.uniform(0.95, 1.0))
         now = self.p.config.feed(feed.name)
         if now is not None and now.url != feed.url:
             # A reload moved the feed while this poll was out: the new URL is due now,
             # and nothing the old one said (a 410, a backoff) applies to it.
             return FeedUpdate(feed.name, now.url, None, None, None, started, None,
                               outcome.status, outcome.error, 0, None, None, started, None)
-        return update
+        return after_poll(feed, state, outcome, started, config.settings,
+                          self.network.down(started), random.uniform(0.95, 1.0))
 
     def _failed(self, feed: Feed, config: Config, started: datetime,
                 e: Exception) -> PollResult:
