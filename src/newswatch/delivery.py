@@ -109,14 +109,14 @@ class Delivery:
         if not messages:
             return 0
         receipts = [_Receipt(self.p.store, [a.id for a in m], self.p.clock) for m in messages]
-        outcomes = await self.p.notifier.deliver(target, messages, receipts)
         fresh = [all(a.attempts == 0 for a in m) for m in messages]
+        outcomes = await self.p.notifier.deliver(target, messages, receipts, fresh)
         breaker.record(outcomes, fresh, self.p.clock(), self.p.config.settings)
         sent = 0
         for message, receipt, outcome in zip(messages, receipts, outcomes, strict=False):
             if outcome.sent:
                 sent += len(receipt.ids)
-                self._sent(target, message[:len(receipt.ids)], outcome)
+                self._sent(target, message[:len(receipt.ids)], outcome, receipt.recorded)
                 if len(receipt.ids) < len(message):
                     self.wake()  # a digest that could not show them all: the rest next
             else:
@@ -126,10 +126,10 @@ class Delivery:
                         breaker.why, iso(breaker.until))
         return sent
 
-    def _sent(self, target: str, message: list[Outgoing], outcome: Outcome) -> None:
-        # Recorded in the sending thread already; again here, in case that write failed
-        # (it changes nothing when it did not).
-        self.p.store.mark_sent([a.id for a in message], self.p.clock())
+    def _sent(self, target: str, message: list[Outgoing], outcome: Outcome,
+              recorded: bool) -> None:
+        if not recorded:  # the sending thread's write failed (or it was sent before)
+            self.p.store.mark_sent([a.id for a in message], self.p.clock())
         what = f"alert={message[0].id}" if len(message) == 1 else \
             f"digest of {len(message)} alerts"
         if outcome.plain:
@@ -217,6 +217,7 @@ class _Receipt:
     store: Store
     ids: list[int]
     clock: Callable[[], datetime]
+    recorded: bool = False  # marked sent by the thread that sent it
 
     def only(self, count: int) -> None:
         self.ids = self.ids[:count]
@@ -226,5 +227,6 @@ class _Receipt:
 
     def accepted(self) -> None:
         self.store.mark_sent(self.ids, self.clock())
+        self.recorded = True
 
 

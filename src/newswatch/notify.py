@@ -144,7 +144,7 @@ class Receipt(Protocol):
         needs no sending any more (an earlier, abandoned send got it accepted)."""
 
     def accepted(self) -> None:
-        """The target accepted it: called the moment it answers."""
+        """The target accepted it: called the moment it answers, to record it."""
 
     def only(self, count: int) -> None:
         """The message shows only its first `count` alerts: the others stay pending."""
@@ -221,11 +221,11 @@ class Notifier:
                 if batch.stop.is_set():
                     return
                 if out.receipt is not None:
-                    shows = min(out.rich.shows, out.plain.shows if out.plain else out.rich.shows)
-                    out.receipt.only(shows)
-                if out.receipt is not None and not out.receipt.leaving():
-                    batch.outcomes.append(Outcome(sent=True))  # an earlier send got it there
-                    continue
+                    out.receipt.only(min(out.rich.shows,
+                                         out.plain.shows if out.plain else out.rich.shows))
+                    if not out.receipt.leaving():
+                        batch.outcomes.append(Outcome(sent=True))  # an earlier send took it
+                        continue
                 try:
                     outcome = self._send_one(ap, name, out)
                 except Exception as e:  # noqa: BLE001 - a plugin's bug: it may have left
@@ -291,17 +291,16 @@ class Notifier:
             await asyncio.wait(set(self._sending), timeout=timeout)
 
     async def deliver(self, name: str, messages: Sequence[Sequence[Outgoing]],
-                      receipts: Sequence[Receipt]) -> list[Outcome]:
+                      receipts: Sequence[Receipt], fresh: Sequence[bool]) -> list[Outcome]:
         """Send a target its messages (one alert each, or several: a digest) in order, in
         one trip to a thread. Return what became of each message sent, in order: fewer
-        than given when the target was down or silent, or refused several in a row
-        (the rest were not tried)."""
+        than given when the target was down or silent, or refused REFUSALS_IN_A_ROW
+        `fresh` ones (never tried before) in a row; the rest were not tried."""
         if name not in self.targets:
             return [Outcome(error=f"no target named {name!r} in the config", down=True)]
         t = self.targets[name]
-        formatted = [_Out(compose(t, message), compose(t, message, plain=True), receipt,
-                          all(a.attempts == 0 for a in message))
-                     for message, receipt in zip(messages, receipts, strict=True)]
+        formatted = [_Out(compose(t, message), compose(t, message, plain=True), receipt, new)
+                     for message, receipt, new in zip(messages, receipts, fresh, strict=True)]
         return await self._run(name, _Batch(formatted))
 
     async def send(self, name: str, title: str, body: str, fmt: str = "markdown") -> None:

@@ -195,13 +195,15 @@ class Parsers:
                         args: tuple[object, ...]) -> T:
         future = pool.schedule(function, args=args, timeout=self.time_limit)
         # The pool kills a task past its limit; should it fail to, the feed still fails.
-        queued = 1 + len(self.started) / max(1, self.workers)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future),
-                                          self.time_limit * queued + 30)
+            return await asyncio.wait_for(asyncio.wrap_future(future), self._allowed() + 30)
         except TimeoutError:
             future.cancel()  # type: ignore[no-untyped-call]
             raise
+
+    def _allowed(self) -> float:
+        """The longest a task may take, waiting behind those in flight included."""
+        return self.time_limit * (1 + len(self.started) / max(1, self.workers))
 
     def _too_long(self) -> str:
         return f"parsing took longer than {self.time_limit:g} s"
@@ -211,8 +213,7 @@ class Parsers:
         that should have killed them has not."""
         if not self.started:
             return 0
-        queued = len(self.started) / max(1, self.workers)
-        allowed = self.time_limit * (1 + queued) + 15.0
+        allowed = self._allowed() + 15.0
         now = time.monotonic()
         return sum(1 for t in self.started.values() if now - t > allowed)
 
