@@ -111,15 +111,14 @@ def test_a_message_left_on_its_way_by_a_crash_is_in_doubt_once_and_still_pending
 def test_pruning_drops_old_text_and_keeps_identities(
         tmp_path: Path) -> None:
     store = Store(tmp_path / "nw.db")
-    old, recent = OLD, RECENT
     articles = stories(4, summary="Largest drone attack so far.", content="Full text.")
     try:
         with store.transaction():
-            store.add_articles(articles[:2], old)
-            store.add_articles(articles[2:], recent)
+            store.add_articles(articles[:2], OLD)
+            store.add_articles(articles[2:], RECENT)
         assert store.prune_text(datetime(2026, 11, 1, tzinfo=UTC)) == 2
         assert store.prune_text(datetime(2026, 11, 1, tzinfo=UTC)) == 0
-        kept = {a.key: (a.title, a.summary, a.content) for a in store.stored_articles(old)}
+        kept = {a.key: (a.title, a.summary, a.content) for a in store.stored_articles(OLD)}
         assert kept == {
             **{a.key: (a.title, "", "") for a in articles[:2]},  # the title stays
             **{a.key: (a.title, "Largest drone attack so far.", "Full text.")
@@ -149,13 +148,12 @@ def test_pruning_text_reads_only_the_articles_it_drops(tmp_path: Path) -> None:
 def test_pruning_rows_keeps_identities_and_whatever_an_alert_refers_to(
         tmp_path: Path) -> None:
     store = Store(tmp_path / "nw.db")
-    old, recent = OLD, RECENT
     articles = [replace(a, guid=f"g{i}") for i, a in enumerate(stories(5))]
     try:
         with store.transaction():
-            ids = store.add_articles(articles[:3], old)
-            store.add_articles(articles[3:], recent)
-            store.add_alert(ids[articles[0].key], "hook", ["drones"], "", old)
+            ids = store.add_articles(articles[:3], OLD)
+            store.add_articles(articles[3:], RECENT)
+            store.add_alert(ids[articles[0].key], "hook", ["drones"], "", OLD)
             store.add_vectors("m", [(ids[articles[1].key], b"v")])
         before = datetime(2026, 11, 1, tzinfo=UTC)
         assert [store.prune_rows(before, limit=1) for _ in range(3)] == [1, 1, 0]
