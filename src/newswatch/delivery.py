@@ -34,7 +34,6 @@ class Delivery:
         self.p = pipeline
         self._delivering = asyncio.Lock()
         self._wake = asyncio.Event()
-        self.passes = 0
         self.breakers: dict[str, Breaker] = {}  # by target
         self.last_pass: datetime | None = None  # when a pass last finished
 
@@ -71,7 +70,6 @@ class Delivery:
     async def deliver(self) -> int:
         """Send every due pending alert; return how many were accepted."""
         async with self._delivering:
-            self.passes += 1
             pending = self.p.store.pending(self.p.notifier.names())
             results = await asyncio.gather(
                 *(self._deliver_target(t, items) for t, items in pending.items()),

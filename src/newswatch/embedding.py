@@ -36,7 +36,6 @@ class Embedder:
         self._intents: dict[tuple[str, str], Any] = {}
         self._limits: dict[tuple[str, str, float], tuple[Any, float]] = {}
         self._gate_matcher: Matcher | None = None
-        self.last_pass: Any = None  # when a pass last finished
 
     def reconfigure(self) -> None:
         self._gate_matcher = None
@@ -47,6 +46,7 @@ class Embedder:
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
+            self._wake.clear()  # a wake during the pass brings another one
             try:
                 if await self.embed():
                     self.p.delivery.wake()
@@ -54,8 +54,6 @@ class Embedder:
                 raise
             except Exception:  # noqa: BLE001 - a failing model must not stop the loop
                 log.exception("embedding articles for `about` rules failed; will retry")
-            self.last_pass = self.p.clock()
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), EVERY)
 
