@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -240,3 +241,98 @@ def test_snippet_shows_words_around_the_match_with_hits_marked() -> None:
 ])
 def test_snippet_highlights_what_matched(query: str, text: str, expected: str) -> None:
     assert snippet(Document.of(summary=text), [parse(query)]) == expected
+
+
+def _nested(levels: int, inner: str = "drone") -> str:
+    """`inner` inside `levels` groups, each an OR and an AND: two syntax-tree levels."""
+    for _ in range(levels):
+        inner = f"(uav OR strike {inner})"
+    return inner
+
+
+def _near_chain(nears: int) -> str:
+    return "attack" + " NEAR/1 attack" * nears
+
+
+LIMIT_ERRORS = [
+    # (query, message, column): refused at the first operator past the limit
+    (_nested(33), "nested more than 32 deep (parentheses and NOT)", 1 + 32 * 15),
+    ("(" * 300 + "drone" + ")" * 300, "nested more than 32 deep", 33),
+    ("-" * 33 + "drone attack", "nested more than 32 deep", 33),
+    ("drone " + "NOT " * 33 + "exercise", "nested more than 32 deep", 7 + 32 * 4),
+    (_near_chain(65), "more than 64 NEARs in one query", 7 + 64 * 14 + 1),
+    (_near_chain(1500), "more than 64 NEARs in one query", 7 + 64 * 14 + 1),
+    ("drone " * 1001, "more than 1,000 words in one query", 1 + 1000 * 6),
+    ('"' + "drone " * 1001 + '"', "more than 1,000 words in one query", 1),
+    ("/" + "(" * 33 + "a" + ")" * 33 + "/", "regex nests groups more than 32 deep", 1),
+    ("/" + "(?:" * 500 + "a" + ")" * 500 + "/", "regex nests groups more than 32 deep", 1),
+]
+
+
+@pytest.mark.parametrize(("query", "message", "column"), LIMIT_ERRORS,
+                         ids=[m.split(" in ")[0] + f" {len(q)}" for q, m, _ in LIMIT_ERRORS])
+def test_queries_past_a_limit_are_refused_where_they_pass_it(
+        query: str, message: str, column: int) -> None:
+    for stem in (True, False):  # as the config check reads it, and as compiling does
+        with pytest.raises(QueryError) as e:
+            parse(query, stem=stem)
+        assert message in e.value.message
+        assert e.value.column == column
+
+
+@pytest.mark.parametrize("pattern", [
+    "(" * 32 + "a" + ")" * 32,
+    r"\(" * 40 + "a",  # escaped: no group
+    "[(]" * 40 + "a",  # in a class: no group
+    "[](]" * 40 + "a",
+    "(a[)]" * 32 + ")" * 32,
+])
+def test_regexes_nested_to_the_limit_compile(pattern: str) -> None:
+    assert parse(f"/{pattern}/") is not None
+
+
+def _deepest_query() -> str:
+    """As deep as the limits allow: 32 groups of OR and AND around a chain of 64 NEARs."""
+    return _nested(32, _near_chain(64))
+
+
+def _frames() -> int:
+    frame, n = sys._getframe(), 0
+    while frame is not None:
+        frame, n = frame.f_back, n + 1
+    return n
+
+
+def test_the_deepest_query_compiles_and_matches_well_inside_the_recursion_limit() -> None:
+    """A worker compiles and matches with Python's default limit of 1,000 frames; the
+    deepest query needs under 400 (synonyms add a level to every word)."""
+    synonyms = Synonyms([("attack", "raid"), ("drone", "uav"), ("strike", "blow")])
+    doc = Document.of(title="strike attack raid " * 40, summary="a raid, an attack " * 70)
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(_frames() + 400)
+    try:
+        matcher = Matcher([CompiledRule("deep", synonyms.expand(parse(_deepest_query())))])
+        assert matcher.match(doc) == ["deep"]
+        assert "**" in snippet(doc, matcher.nodes(["deep"]))
+    finally:
+        sys.setrecursionlimit(before)
+
+
+def test_a_long_phrase_with_synonyms_expands_without_recursing_per_word() -> None:
+    phrase = '"' + "drone attack " * 500 + '"'  # 1,000 words
+    synonyms = Synonyms([("attack", "raid")])
+    node = synonyms.expand(parse(phrase))
+    assert evaluate(node, Document.of(summary="drone raid " * 500))
+    assert not evaluate(node, Document.of(summary="drone raid " * 499))
+
+
+def test_a_large_synonym_group_costs_memory_in_proportion_to_its_size() -> None:
+    """Each member once, in a set the members share (n * n before: 20,000 members took
+    20 GB); a word in two groups has the union of both."""
+    group = [f"member{i}" for i in range(200)]
+    synonyms = Synonyms([group, ["member0", "other"]])
+    sets = {id(s) for s in synonyms.single.values()}
+    assert len(sets) == 3  # each group's, and member0's: the union of both
+    assert synonyms.single["member1"] == frozenset(group)
+    assert synonyms.single["member0"] == frozenset([*group, "other"])
+    assert evaluate(synonyms.expand(parse("member7")), Document.of(title="member150"))

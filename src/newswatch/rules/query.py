@@ -15,6 +15,10 @@ phrase of them. `word*` is a prefix of the normalised, unstemmed word.
 field's plain text. Without a field, a leaf looks in title, summary and
 content. OR, AND, NOT and NEAR are operators only in upper case. A NEAR
 operand is a word, phrase, prefix, OR-group of those, or another NEAR.
+
+A query is refused beyond the limits of limits.py: parentheses and NOTs
+nested more than MAX_NESTING deep (also groups inside a regex), more than
+MAX_NEARS NEARs, more than MAX_WORDS words.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 import regex
 
 from ..errors import QueryError
+from .limits import MAX_NEARS, MAX_NESTING, MAX_WORDS
 from .text import WORD_OF, query_stem, slot, source_words
 
 FIELDS = ("title", "summary", "content", "author", "category")
@@ -162,6 +167,17 @@ class _Parser:
         self.stem = stem
         self.pos = 0
         self.end_column = len(query) + 1
+        # Counted as the parser goes, so that an oversized query stops at the first
+        # operator past a limit: it never recurses past one, nor builds a tree that
+        # compiling or matching would.
+        self.depth = self.nears = self.words = 0
+
+    def enter(self, lexeme: _Lexeme) -> None:
+        """One more level of parentheses or NOT, refused past MAX_NESTING."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise QueryError(f"nested more than {MAX_NESTING} deep (parentheses and NOT)",
+                             lexeme.column)
 
     def peek(self, kinds: tuple[str, ...] | None = None) -> _Lexeme | None:
         if self.pos >= len(self.lexemes):
@@ -218,7 +234,10 @@ class _Parser:
             self.take()
             if self.at_end_of_operand():
                 raise QueryError("NOT without an operand", op.column)
-            return Not(self.unary())
+            self.enter(op)
+            child = self.unary()
+            self.depth -= 1
+            return Not(child)
         return self.near()
 
     def near(self) -> Node:
@@ -226,6 +245,9 @@ class _Parser:
         node = self.primary()
         while (op := self.peek(("NEAR",))) is not None:
             self.take()
+            self.nears += 1
+            if self.nears > MAX_NEARS:
+                raise QueryError(f"more than {MAX_NEARS} NEARs in one query", op.column)
             if self.peek() is None or self.peek((")", "OR", "AND", "NEAR", "NOT")):
                 raise QueryError("NEAR without a right operand", op.column)
             right_start = self.peek()
@@ -242,14 +264,20 @@ class _Parser:
         if lexeme.kind == "(":
             if (close := self.peek((")",))) is not None:
                 raise QueryError("empty group", lexeme.column)
+            self.enter(lexeme)
             node = self.or_expr()
             if (close := self.peek()) is None or close.kind != ")":
                 raise QueryError("unbalanced parenthesis", lexeme.column)
             self.take()
+            self.depth -= 1
             return node
         if lexeme.kind in ("OR", "AND", "NEAR", ")"):
             raise QueryError(f"unexpected {lexeme.text!r}", lexeme.column)
-        return _leaf(lexeme, self.stem)
+        leaf = _leaf(lexeme, self.stem)
+        self.words += len(leaf.slots) if isinstance(leaf, Phrase) else 1
+        if self.words > MAX_WORDS:
+            raise QueryError(f"more than {MAX_WORDS:,} words in one query", lexeme.column)
+        return leaf
 
     def fielded(self, lexeme: _Lexeme) -> Node:
         name = lexeme.text.lower()
@@ -288,11 +316,13 @@ def _restrict(node: Node, fields: frozenset[str]) -> Node:
     return And(children) if isinstance(node, And) else Or(children)
 
 
-def _leaf(lexeme: _Lexeme, stem: bool = True) -> Node:
+def _leaf(lexeme: _Lexeme, stem: bool = True) -> Leaf:
     if lexeme.kind == "regex":
+        if regex_depth(lexeme.text) > MAX_NESTING:
+            raise QueryError(f"regex nests groups more than {MAX_NESTING} deep", lexeme.column)
         try:
             compiled = regex.compile(lexeme.text, regex.IGNORECASE | regex.V0)
-        except regex.error as e:
+        except (regex.error, RecursionError) as e:
             message = f"regex /{lexeme.text}/ does not compile: {e}"
             raise QueryError(message, lexeme.column) from None
         if compiled.search("") is not None:
@@ -311,6 +341,37 @@ def _leaf(lexeme: _Lexeme, stem: bool = True) -> Node:
         return Phrase(tuple(frozenset((w,)) for w in found), lexeme.text)
     stems = tuple(query_stem(r) for r in raws)
     return Phrase(tuple(slot(s) for s in stems), lexeme.text, stems=stems)
+
+
+def regex_depth(pattern: str) -> int:
+    """How deep a regex nests its groups: `regex` parses them recursively, and past
+    ~350 levels it raises RecursionError instead of a message."""
+    depth = deepest = i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 1  # the escaped character is skipped below
+        elif c == "[":
+            i = _class_end(pattern, i)
+        elif c == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c == ")":
+            depth -= 1
+        i += 1
+    return deepest
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """Where the character class opened at `start` ends: its parentheses are literals."""
+    i = start + 1
+    if pattern.startswith("^", i):
+        i += 1
+    if pattern.startswith("]", i):  # first in a class, ']' is a literal
+        i += 1
+    while i < len(pattern) and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i
 
 
 # A brace that is not a counted repeat ({2}, {2,}, {,3}, {2,3}): in `regex` it may be

@@ -9,7 +9,6 @@ words inside a phrase. Expansion happens once, when rules compile.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
@@ -27,8 +26,10 @@ def expression(text: str) -> Expr:
 
 class Synonyms:
     def __init__(self, groups: Iterable[Sequence[str]] = ()) -> None:
-        self.single: defaultdict[str, set[str]] = defaultdict(set)  # stem -> one-word members
-        self.multi: defaultdict[Expr, set[Expr]] = defaultdict(set)  # expr -> multi-word swaps
+        # A group's members are kept once, in a set its stems share: n members cost n,
+        # not n * n (a set of every member for each member: 20,000 took 20 GB).
+        self.single: dict[str, frozenset[str]] = {}  # stem -> one-word members
+        self.multi: dict[Expr, frozenset[Expr]] = {}  # expr -> members to swap in (and itself)
         self.longest = 1
         for group in groups:
             self.add([e for e in (expression(t) for t in group) if e])
@@ -41,32 +42,44 @@ class Synonyms:
         return bool(self.single or self.multi)
 
     def add(self, members: list[Expr]) -> None:
-        ones = {e[0] for e in members if len(e) == 1}
+        ones = frozenset(e[0] for e in members if len(e) == 1)
         for s in ones:
-            self.single[s].update(ones)
+            self.single[s] = self.single[s] | ones if s in self.single else ones
         if any(len(e) > 1 for e in members):
+            every = frozenset(members)
+            phrases = frozenset(e for e in members if len(e) > 1)
             for e in members:
-                self.multi[e].update(m for m in members if m != e and (len(m) > 1 or len(e) > 1))
+                # A word swaps only with phrases (the word's own set covers words).
+                swaps = every if len(e) > 1 else phrases
+                self.multi[e] = self.multi[e] | swaps if e in self.multi else swaps
                 self.longest = max(self.longest, len(e))
 
     def variants(self, stems: Expr) -> list[tuple[frozenset[str], ...]]:
-        """Every slot sequence a run of stems may appear as."""
-        out: list[tuple[frozenset[str], ...]] = []
+        """Every slot sequence a run of stems may appear as (at most MAX_VARIANTS).
 
-        def walk(i: int, slots: tuple[frozenset[str], ...]) -> None:
-            if len(out) >= MAX_VARIANTS:
-                return
+        Depth first with a stack of its own: a phrase may have a thousand words.
+        """
+        out: list[tuple[frozenset[str], ...]] = []
+        stack: list[tuple[int, tuple[frozenset[str], ...]]] = [(0, ())]
+        while stack and len(out) < MAX_VARIANTS:
+            i, slots = stack.pop()
             if i == len(stems):
                 out.append(slots)
-                return
-            members = self.single.get(stems[i], {stems[i]})
-            walk(i + 1, (*slots, intern(frozenset().union(*(slot(s) for s in members)))))
-            for n in range(1, min(self.longest, len(stems) - i) + 1):
-                for swap in sorted(self.multi.get(stems[i : i + n], ())):
-                    walk(i + n, slots + tuple(slot(s) for s in swap))
-
-        walk(0, ())
+                continue
+            stack.extend(reversed(self._steps(stems, i, slots)))
         return list(dict.fromkeys(out))
+
+    def _steps(self, stems: Expr, i: int, slots: tuple[frozenset[str], ...]
+               ) -> list[tuple[int, tuple[frozenset[str], ...]]]:
+        """The ways to go on from stem i: its word's synonyms, then each phrase swap."""
+        members = self.single.get(stems[i], {stems[i]})
+        steps = [(i + 1, (*slots, intern(frozenset().union(*(slot(s) for s in members)))))]
+        for n in range(1, min(self.longest, len(stems) - i) + 1):
+            run = stems[i : i + n]
+            for swap in sorted(self.multi.get(run, ())):
+                if swap != run:
+                    steps.append((i + n, slots + tuple(slot(s) for s in swap)))
+        return steps
 
     def expand(self, node: Node) -> Node:
         """The node with every word and phrase widened to its synonyms."""
