@@ -51,7 +51,8 @@ class _Quiet(BaseHTTPRequestHandler):
 class FeedServer:
     """Serves feeds from memory; supports ETag/304, statuses, delays, gzip."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.in_flight = 0
@@ -153,7 +154,7 @@ class FeedServer:
         self._listen()
 
     def _listen(self) -> None:
-        self.httpd = _Server(("127.0.0.1", self.port), self.handler)
+        self.httpd = _Server((self.host, self.port), self.handler)
         self.port = self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
 
@@ -170,7 +171,7 @@ class FeedServer:
         self._listen()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def publish(self, path: str, body: bytes | str, **kwargs: Any) -> str:
         if isinstance(body, str):

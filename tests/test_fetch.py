@@ -113,9 +113,9 @@ def test_retry_after_in_seconds_and_as_a_date() -> None:
     assert retry_after("soon") is None
 
 
-def test_public_url_drops_credentials_and_query() -> None:
-    assert public_url("https://user:pw@Feeds.example:8443/rss?token=abc") == \
-        "https://feeds.example:8443/rss"
+def test_public_url_shows_the_url_polled_with_credentials_hidden() -> None:
+    assert public_url("https://user:pw@feeds.example:8443/rss?outputType=xml&token=abc") == \
+        "https://***@feeds.example:8443/rss?outputType=xml&token=***"
 
 
 def test_dns_failure_is_named() -> None:

@@ -17,7 +17,9 @@ from . import config as config_module
 from .errors import ConfigError, NewswatchError
 from .fetch import public_url
 from .models import Config
+from .terminal import json_dumps, one_line, rich_text
 from .timestamps import now
+from .urls import redact_text
 
 EXIT_INVALID_CONFIG = 2
 
@@ -29,16 +31,28 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     if not os.environ.get("JOURNAL_STREAM"):
         fmt = "%(asctime)s " + fmt
     logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_Redacting(fmt))
     for noisy in ("httpx", "httpcore", "apscheduler", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
     # apprise's own lines: its warnings reach the log through notify's filter, which also
     # reads its debug lines to tell a refused message from a target that is down.
 
 
-def _load(ctx: click.Context) -> Config:
+class _Redacting(logging.Formatter):
+    """Every URL in a log line with its credentials hidden, whoever logged it (httpx
+    names each URL it requests at -vv), tracebacks included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
+def _load(ctx: click.Context, secrets: bool = True) -> Config:
+    """The config; secrets=False for a command that never fetches nor sends, so it runs
+    without the targets' `${VAR}`s set (a shell after a systemd install)."""
     path: Path = ctx.obj["config_path"]
     try:
-        return config_module.load(path)
+        return config_module.load(path, secrets=secrets)
     except ConfigError as e:
         for problem in e.problems:
             click.echo(problem, err=True)
@@ -86,7 +100,7 @@ def once(ctx: click.Context) -> None:
         raise click.ClickException(str(e)) from None
     failed = [r for r in results if r.error]
     for r in failed:
-        click.echo(f"feed {r.feed}: {r.error}", err=True)
+        click.echo(f"feed {r.feed}: {one_line(r.error)}", err=True)
     click.echo(f"polled {len(results)} feeds ({len(failed)} failed): "
                f"{sum(r.new for r in results)} new articles, "
                f"{sum(r.alerts for r in results)} alerts queued")
@@ -100,7 +114,8 @@ def check(ctx: click.Context) -> None:
     click.echo(f"{ctx.obj['config_path']}: OK")
     click.echo(f"  database: {config.settings.database}")
     click.echo(f"  feeds:    {len(config.feeds)}")
-    click.echo(f"  targets:  {len(config.targets)} ({', '.join(t.name for t in config.targets)})")
+    click.echo(f"  targets:  {len(config.targets)} "
+               f"({one_line(', '.join(t.name for t in config.targets))})")
     click.echo(f"  rules:    {len(config.rules)}")
     for rule in config.rules:
         what = rule.query
@@ -109,9 +124,9 @@ def check(ctx: click.Context) -> None:
             limit = f"top {rule.top * 100:g}%" if rule.top else f">= {rule.threshold:g}"
             what = f"about {rule.about!r} {limit}" + (
                 f" ({gate}: {rule.query})" if rule.query else "")
-        click.echo(f"    {rule.name} -> {', '.join(config.targets_for(rule))}: {what}")
+        click.echo(one_line(f"    {rule.name} -> {', '.join(config.targets_for(rule))}: {what}"))
     for note in _about_notes(config):
-        click.echo(f"  note: {note}")
+        click.echo(f"  note: {one_line(note)}")
 
 
 def _about_notes(config: Config) -> list[str]:
@@ -153,7 +168,7 @@ def _open_store(config: Config) -> Any:
 @click.pass_context
 def alerts(ctx: click.Context, as_json: bool, limit: int, status: str | None) -> None:
     """List recent alerts: what matched, where it went, and whether it was sent."""
-    config = _load(ctx)
+    config = _load(ctx, secrets=False)
     store = _open_store(config)
     rows = store.alerts(limit=limit, status=status) if store else []
     items = []
@@ -167,19 +182,20 @@ def alerts(ctx: click.Context, as_json: bool, limit: int, status: str | None) ->
             "snippet": r["snippet"],
             "also_reported_by": store.also_reported_by(r["article_id"]) if store else []})
     if as_json:
-        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        click.echo(json_dumps(items))
         return
     if not items:
         click.echo("no alerts yet")
         return
     table = _table("found", "status", "target", "rules", "feed", "article")
     for a in items:
-        article = f"{a['title']}\n{a['url']}"
+        article = [one_line(a["title"]), one_line(a["url"])]
         if a["also_reported_by"]:
-            article += f"\nalso reported by: {', '.join(a['also_reported_by'])}"
+            article.append(one_line(f"also reported by: {', '.join(a['also_reported_by'])}"))
         if a["last_error"]:
-            article += f"\n({a['last_error']})"
-        table.add_row(a["created"], a["status"], a["target"], a["rule"], a["feed"], article,
+            article.append(one_line(f"({a['last_error']})"))
+        table.add_row(*_cells(a["created"], a["status"], a["target"], a["rule"], a["feed"]),
+                      rich_text("\n".join(article)),
                       style={"failed": "red", "pending": "yellow"}.get(a["status"]))
     _print(table)
 
@@ -191,7 +207,7 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
     """List every feed with its state; or import, export or add feeds."""
     if ctx.invoked_subcommand is not None:
         return
-    config = _load(ctx)
+    config = _load(ctx, secrets=False)
     store = _open_store(config)
     states = {r["name"]: r for r in store.feeds()} if store else {}
     late = dict(store.overdue(config.feeds, now())) if store else {}
@@ -208,7 +224,7 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
             "disabled": s.get("disabled"),
             "overdue": feed.name in late})
     if as_json:
-        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        click.echo(json_dumps(items))
         return
     table = _table("feed", "state", "seen", "last poll", "next poll")
     for f in items:
@@ -221,8 +237,9 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
         upcoming = "never (disabled)" if f["disabled"] else (f["next_poll"] or "soon")
         if f["overdue"]:
             upcoming += " (overdue: is the daemon running?)"
-        table.add_row(f["name"], state, str(f["articles_seen"]), f["last_poll"] or "-",
-                      upcoming, style="red" if f["errors_in_a_row"] or f["overdue"] else None)
+        table.add_row(*_cells(f["name"], state, str(f["articles_seen"]), f["last_poll"] or "-",
+                              upcoming),
+                      style="red" if f["errors_in_a_row"] or f["overdue"] else None)
     _print(table)
     if store and config.about_rules:
         from .semantic import backlog, configured
@@ -239,6 +256,12 @@ def _table(*columns: str) -> Any:
     for name in columns:
         table.add_column(name, overflow="fold")
     return table
+
+
+def _cells(*values: str | None) -> list[Any]:
+    """Table cells of plain text, one line each: a feed's title or a server's reason
+    phrase is shown as written, never read as rich markup or terminal controls."""
+    return [rich_text(v, single=True) for v in values]
 
 
 def _print(renderable: Any) -> None:
@@ -258,7 +281,7 @@ def feeds_import(ctx: click.Context, opml: Path, tags: tuple[str, ...]) -> None:
     """Add the feeds of an OPML file to the config (keeping its comments and layout)."""
     from .feedlist import add_feeds, read_opml
 
-    _load(ctx)  # refuse to edit a config that is already broken
+    _load(ctx, secrets=False)  # refuse to edit a config that is already broken
     try:
         outlines = read_opml(opml.read_bytes())
         added, skipped = add_feeds(ctx.obj["config_path"], outlines, tags)
@@ -276,7 +299,7 @@ def feeds_export(ctx: click.Context) -> None:
     """Print the config's feeds as OPML."""
     from .feedlist import write_opml
 
-    click.echo(write_opml(_load(ctx)), nl=False)
+    click.echo(write_opml(_load(ctx, secrets=False)), nl=False)
 
 
 @feeds.command("add")
@@ -286,24 +309,11 @@ def feeds_export(ctx: click.Context) -> None:
 @click.pass_context
 def feeds_add(ctx: click.Context, url: str, name: str | None, tags: tuple[str, ...]) -> None:
     """Add a feed by its URL, or by a web page that links to its feed."""
-    from .feedlist import Outline, add_feeds
-    from .feedlist import discover as discover_feeds
+    from .feedlist import Outline, add_feeds, find_feed
 
-    config = _load(ctx)
-    found = _try_feed(config, url)
-    if found is None:
-        page = _get(config, url)
-        candidates = discover_feeds(str(page.url), page.text) if page is not None else []
-        for candidate, _ in candidates:
-            found = _try_feed(config, candidate)
-            if found is not None:
-                break
-        if found is None:
-            raise click.ClickException(
-                f"no feed at {public_url(url)}" + (" (the page links to none that reads)"
-                                                    if page is not None else ""))
-    feed_url, title = found
+    config = _load(ctx, secrets=False)
     try:
+        feed_url, title = asyncio.run(find_feed(config.settings, url))
         added, skipped = add_feeds(ctx.obj["config_path"],
                                    [Outline(feed_url, name or title, ())], tags)
     except NewswatchError as e:
@@ -312,38 +322,6 @@ def feeds_add(ctx: click.Context, url: str, name: str | None, tags: tuple[str, .
         click.echo(f"{public_url(feed_url)} is already in {ctx.obj['config_path']}")
         return
     click.echo(f"added feed {added[0]!r}: {public_url(feed_url)}")
-
-
-def _get(config: Config, url: str) -> Any:
-    import httpx
-
-    from .fetch import ACCEPT, USER_AGENT
-
-    try:
-        with httpx.Client(timeout=config.settings.timeout, follow_redirects=True,
-                          headers={"User-Agent": USER_AGENT, "Accept": ACCEPT}) as client:
-            response = client.get(url)
-    except (httpx.HTTPError, ValueError) as e:
-        raise click.ClickException(f"{public_url(url)}: {str(e).split(' for url ')[0]}"
-                                   ) from None
-    if response.status_code != 200 or len(response.content) > config.settings.max_body:
-        return None
-    return response
-
-
-def _try_feed(config: Config, url: str) -> tuple[str, str] | None:
-    """(the URL, the feed's title) if the URL serves a feed with entries."""
-    from .errors import ParseError
-    from .parse import parse_feed
-
-    response = _get(config, url)
-    if response is None:
-        return None
-    try:
-        parsed = parse_feed("new", response.content, dict(response.headers))
-    except ParseError:
-        return None
-    return (str(response.url), parsed.title) if parsed.articles or parsed.title else None
 
 
 @main.command()
@@ -374,7 +352,7 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     """
     from datetime import timedelta
 
-    config = _load(ctx)
+    config = _load(ctx, secrets=False)
     rule_about = next((r for r in config.rules if r.name == rule_name and r.about), None)
     if about or rule_about:
         if rule_about:
@@ -421,18 +399,18 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
             if hit and len(hits) < limit:
                 hits.append(hit)
     if as_json:
-        click.echo(json.dumps([{
+        click.echo(json_dumps([{
             "title": h.article.title, "url": h.article.url, "feed": h.article.feed,
             "published": h.article.published.isoformat() if h.article.published else None,
-            "snippet": h.snippet} for h in hits], indent=2, ensure_ascii=False))
+            "snippet": h.snippet} for h in hits]))
         return
     for h in hits:
         when = f"{h.article.published:%Y-%m-%d %H:%M}" if h.article.published else "undated"
-        click.echo(f"{when}  {h.article.feed}: {h.article.title}")
-        click.echo(f"    {h.article.url}")
+        click.echo(f"{when}  {one_line(h.article.feed)}: {one_line(h.article.title)}")
+        click.echo(f"    {one_line(h.article.url)}")
         if h.snippet:
             click.echo("    " + "".join(click.style(t, bold=True) if bold else t
-                                        for t, bold in highlighted(h.snippet)))
+                                        for t, bold in highlighted(one_line(h.snippet))))
     click.echo(f"{len(hits)} of {scanned} stored articles from the last {since} matched"
                + (f" (showing {limit})" if len(hits) == limit else ""))
 
@@ -442,7 +420,7 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
 @click.pass_context
 def retry(ctx: click.Context, target: str | None) -> None:
     """Put failed alerts back in the outbox to be sent again."""
-    config = _load(ctx)
+    config = _load(ctx, secrets=False)
     store = _open_store(config)
     count = store.retry_failed(target) if store else 0
     click.echo(f"{count} failed alerts queued again; the running daemon sends them within "
@@ -501,9 +479,8 @@ def _match_about(config: Config, rule: Any, about: str, gate: str | None, since:
         return
     shown = ranked if show_all else ranked[:limit]
     if as_json:
-        click.echo(json.dumps([{"score": round(s, 4), "gate": g, "title": a.title, "url": a.url,
-                                "feed": a.feed} for s, g, a in shown], indent=2,
-                              ensure_ascii=False))
+        click.echo(json_dumps([{"score": round(s, 4), "gate": g, "title": a.title, "url": a.url,
+                                "feed": a.feed} for s, g, a in shown]))
         return
     marked = False
     for score, lexical, article in shown:
@@ -511,7 +488,8 @@ def _match_about(config: Config, rule: Any, about: str, gate: str | None, since:
             click.echo(f"---- threshold {threshold:g} " + "-" * 40)
             marked = True
         gate_mark = "" if lexical is None else ("gate ✓ " if lexical else "gate ✗ ")
-        click.echo(f"{score:.3f}  {gate_mark}{article.feed}: {article.title}")
+        click.echo(f"{score:.3f}  {gate_mark}{one_line(article.feed)}: "
+                   f"{one_line(article.title)}")
     click.echo(f"{len(ranked)} articles scored (model {model.name})", err=True)
 
 
@@ -583,6 +561,6 @@ def test_notify(ctx: click.Context, target: str | None) -> None:
 
     errors = asyncio.run(send_all())
     for name, error in zip(names, errors, strict=True):
-        click.echo(f"{name}: " + (f"FAILED: {error}" if error else "accepted"))
+        click.echo(f"{name}: " + (f"FAILED: {one_line(error)}" if error else "accepted"))
     if any(errors):
         ctx.exit(1)

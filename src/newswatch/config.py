@@ -24,22 +24,25 @@ from . import plugins  # noqa: F401  (registers stdout://)
 from .errors import ConfigError, QueryError
 from .models import Config, Feed, Rule, Settings, Target
 from .rules import parse as parse_query
+from .rules.limits import MAX_GROUP, MAX_RULES, MAX_SYNONYMS
 from .rules.text import LANGUAGES, language_code, words
+from .urls import networks
 
 T = TypeVar("T")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _SIZES = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.I)
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 SECTION_KEYS = {
     "newswatch": {"database", "interval", "backfill", "concurrency", "per_host", "timeout",
                   "max_body", "max_backoff", "retention", "max_hint", "give_up", "retry_delay",
                   "retry_max", "parse_workers", "parse_timeout", "failures_to", "languages",
-                  "story_window", "story_threshold"},
-    "feeds": {"name", "url", "tags", "interval", "language"},
+                  "story_window", "story_threshold", "allow_private_redirects",
+                  "private_networks"},
+    "feeds": {"name", "url", "tags", "interval", "language", "headers"},
     "targets": {"name", "url", "digest", "max_per_hour", "quiet_hours", "timezone",
                 "title_template", "body_template", "timeout"},
     "rules": {"name", "query", "notify", "feeds", "language", "about", "threshold", "mode"},
@@ -136,19 +139,53 @@ def _whole(value: object) -> int:
     return value
 
 
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("expected true or false")
+    return value
+
+
+def _networks(value: object) -> tuple[str, ...]:
+    specs = _strings(value)
+    for spec in specs:
+        try:
+            networks([spec])
+        except ValueError:
+            raise ValueError(f"{spec!r} is not a network (e.g. 10.0.0.0/8)") from None
+    return specs
+
+
 def _positive_int(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError("expected a whole number of at least 1")
     return value
 
 
-def expand_env(text: str, environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
-    """Replace ${VAR} with its value; a missing variable is an error naming it."""
+def expand_env(text: str, environ: dict[str, str] | os._Environ[str] = os.environ,
+               lenient: bool = False) -> str:
+    """Replace ${VAR} with its value and $$ with $; a missing variable is an error naming
+    it (lenient: left as written, for commands that never use it)."""
     def replace(m: re.Match[str]) -> str:
-        if m.group(1) not in environ:
-            raise ValueError(f"environment variable {m.group(1)} is not set")
-        return environ[m.group(1)]
+        name = m.group(1)
+        if name is None:
+            return "$"
+        if name not in environ:
+            if lenient:
+                return m.group(0)
+            raise ValueError(f"environment variable {name} is not set")
+        return environ[name]
     return _ENV.sub(replace, text)
+
+
+def escape_env(text: str) -> str:
+    """Text to write into config.toml that expands to itself: a stranger's `${VAR}`
+    (an imported feed URL) must never become the operator's secret."""
+    return text.replace("$", "$$")
+
+
+def unexpanded(text: str) -> str:
+    """What the config file says, `${VAR}` as written and `$$` as the `$` it stands for."""
+    return _ENV.sub(lambda m: "$" if m.group(1) is None else m.group(0), text)
 
 
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)$")
@@ -236,16 +273,53 @@ def _languages(value: object) -> tuple[str, ...]:
     return codes
 
 
-def _feed_url(value: object) -> str:
-    url = expand_env(_string(value))
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("expected an http:// or https:// URL")
-    return url
+def _feed_url(lenient: bool) -> Callable[[object], str]:
+    def check(value: object) -> str:
+        url = expand_env(_string(value), lenient=lenient)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 (raises on a port out of range)
+        except ValueError:
+            raise ValueError("not a URL that can be fetched") from None
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("expected an http:// or https:// URL")
+        return url
+    return check
 
 
-def _target_url(value: object) -> str:
-    url = expand_env(_string(value))
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _headers(lenient: bool) -> Callable[[object], tuple[tuple[str, str], ...]]:
+    """A private feed's request headers (`Authorization = "Bearer ${TOKEN}"`); their
+    values are secrets, never shown in errors."""
+    def check(value: object) -> tuple[tuple[str, str], ...]:
+        if not isinstance(value, dict):
+            raise ValueError('expected a table, e.g. { Authorization = "Bearer ${TOKEN}" }')
+        headers = []
+        for name, raw in value.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not an HTTP header name")
+            if not isinstance(raw, str):
+                raise ValueError(f"the value of {name} must be a string")
+            text = expand_env(raw, lenient=lenient)
+            if any(c in text for c in "\r\n\0"):
+                raise ValueError(f"the value of {name} holds a line break")
+            headers.append((name, text))
+        return tuple(headers)
+    return check
+
+
+def _target_url(lenient: bool) -> Callable[[object], str]:
+    def check(value: object) -> str:
+        url = expand_env(_string(value), lenient=lenient)
+        if lenient and _ENV.search(url):
+            return url  # a secret this command does not need: not checked, never used
+        return _apprise_url(url)
+    return check
+
+
+def _apprise_url(url: str) -> str:
     apprise_log = logging.getLogger("apprise")
     apprise_log.disabled = True  # it would log the URL, secrets and all
     try:
@@ -264,9 +338,27 @@ def _query(value: object) -> str:
     try:
         parse_query(text, stem=False)
     except QueryError as e:
-        caret = " " * (e.column - 1) + "^"
-        raise ValueError(f"{e}\n    {text}\n    {caret}") from None
+        shown, column = _around(text, e.column)
+        raise ValueError(f"{e}\n    {shown}\n    {' ' * (column - 1)}^") from None
     return text
+
+
+def _around(text: str, column: int, width: int = 100) -> tuple[str, int]:
+    """A long query cut to `width` characters around a column, and the column in them."""
+    if len(text) <= width:
+        return text, column
+    start = max(0, min(column - width // 2, len(text) - width))
+    head, tail = ("…" if start else ""), ("…" if start + width < len(text) else "")
+    return head + text[start:start + width] + tail, column - start + len(head)
+
+
+def _counted_rules(c: _Checker, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The [[rules]] tables, or none past MAX_RULES: reading each would take minutes."""
+    tables = _tables(c, data, "rules")
+    if len(tables) > MAX_RULES:
+        c.problem("rules", f"{len(tables):,} rules: a config holds at most {MAX_RULES:,}")
+        return []
+    return tables
 
 
 def _tables(c: _Checker, data: dict[str, Any], key: str) -> list[tuple[str, dict[str, Any]]]:
@@ -318,6 +410,10 @@ def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
         languages=c.get(table, "languages", w, _languages, defaults.languages)
         or defaults.languages,
         http_listen=_http_listen(c, data),
+        allow_private_redirects=c.get(table, "allow_private_redirects", w, _bool, False)
+        or False,
+        private_networks=c.get(table, "private_networks", w, _networks,
+                               defaults.private_networks) or defaults.private_networks,
         **_semantic_settings(c, data),
         story_window=c.get(table, "story_window", w, parse_duration, defaults.story_window)
         or 0.0,
@@ -378,11 +474,18 @@ def _synonyms(c: _Checker, data: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
         members = c.get(table, key, "synonyms", _strings)
         if members is None:
             continue
+        if len(members) + 1 > MAX_GROUP:
+            c.problem(f"synonyms.{key}", f"{len(members) + 1:,} members (the key included): "
+                      f"a group holds at most {MAX_GROUP}")
+            continue
         bad = [m for m in (key, *members) if not words(m)]
         if bad:
             c.problem(f"synonyms.{key}", f"{bad[0]!r} has no letters or digits")
             continue
         groups.append((key, *members))
+    total = sum(len(g) for g in groups)
+    if total > MAX_SYNONYMS:
+        c.problem("synonyms", f"{total:,} members in all: at most {MAX_SYNONYMS:,}")
     return tuple(groups)
 
 
@@ -407,8 +510,12 @@ def _unique(c: _Checker, items: list[tuple[str, Any]], what: str) -> None:
         seen.add(item.name)
 
 
-def load(path: Path | str) -> Config:
-    """Read and validate a config file; raise ConfigError listing every problem."""
+def load(path: Path | str, secrets: bool = True) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem.
+
+    secrets=False: for commands that never fetch a feed nor send a message (`alerts`,
+    `feeds`, `match`, `retry`, ...): a `${VAR}` that is not set stays as written.
+    """
     path = Path(path)
     c = _Checker(path)
     try:
@@ -425,17 +532,19 @@ def load(path: Path | str) -> Config:
     feeds: list[tuple[str, Feed | None]] = []
     for label, t in _tables(c, data, "feeds"):
         name = c.get(t, "name", label, _name, required=True)
-        url = c.get(t, "url", label, _feed_url, required=True)
+        url = c.get(t, "url", label, _feed_url(not secrets), required=True)
         tags = c.get(t, "tags", label, _strings) or ()
         interval = c.get(t, "interval", label, _positive(parse_duration)) or settings.interval
         language = c.get(t, "language", label, _language) or ""
-        feeds.append((label, Feed(name, url, tags, interval, language) if name and url
-                      else None))
+        headers = c.get(t, "headers", label, _headers(not secrets)) or ()
+        written = unexpanded(t["url"]) if isinstance(t.get("url"), str) else ""
+        feeds.append((label, Feed(name, url, tags, interval, language, headers, written)
+                      if name and url else None))
 
     targets: list[tuple[str, Target | None]] = []
     for label, t in _tables(c, data, "targets"):
         name = c.get(t, "name", label, _name, required=True)
-        url = c.get(t, "url", label, _target_url, required=True)
+        url = c.get(t, "url", label, _target_url(not secrets), required=True)
         digest = c.get(t, "digest", label, _positive(parse_duration)) or 0.0
         per_hour = c.get(t, "max_per_hour", label, _positive_int) or 0
         quiet = c.get(t, "quiet_hours", label, _quiet_hours)
@@ -450,7 +559,7 @@ def load(path: Path | str) -> Config:
         c.problem("newswatch.failures_to", f"no target named {settings.failures_to!r}")
 
     rules: list[tuple[str, Rule | None]] = []
-    for label, t in _tables(c, data, "rules"):
+    for label, t in _counted_rules(c, data):
         name = c.get(t, "name", label, _name, required=True)
         about = c.get(t, "about", label, _string) or ""
         query = c.get(t, "query", label, _query, required=not about) or ""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from .models import Feed, Settings
+from .urls import redacted
 
 MAX_DOUBLINGS = 16
 
@@ -45,7 +46,7 @@ class FeedState:
     def for_url(self, url: str) -> FeedState:
         """The state that applies to polling `url`: a new URL starts afresh, as a new
         feed does (its first poll records the older articles there without alerting)."""
-        if self.url == url:
+        if self.url == redacted(url):  # stored without its credentials
             return self
         return FeedState(self.name, error_count=0, next_poll=self.next_poll)
 
@@ -144,4 +145,4 @@ def first_poll_after_start(feed: Feed, state: FeedState, now: datetime,
 def after_reload(feed: Feed, state: FeedState, now: datetime) -> datetime:
     """When a feed is next polled after a reload: as stored, unless it is new or its URL
     changed, when it is due now."""
-    return state.next_poll if state.url == feed.url and state.next_poll else now
+    return state.next_poll if state.url == redacted(feed.url) and state.next_poll else now

@@ -21,13 +21,20 @@ import tomlkit
 from lxml import etree
 
 from . import config as config_module
-from .errors import ConfigError, NewswatchError
-from .models import Config
+from .bodies import decode
+from .errors import ConfigError, FetchError, NewswatchError, ParseError
+from .fetch import Fetcher, Response, public_url
+from .models import Config, Settings
+from .parse import parse_feed
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                           huge_tree=False, recover=True)
 _FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/feed+json",
                "application/json", "application/rdf+xml", "application/xml", "text/xml"}
+
+
+# A page announcing more feeds than this is not asked about the rest.
+MAX_CANDIDATES = 10
 
 
 class FeedListError(NewswatchError):
@@ -73,13 +80,14 @@ def read_opml(data: bytes) -> list[Outline]:
 
 
 def write_opml(config: Config) -> str:
-    """The config's feeds as OPML 2.0 (tags as the category attribute)."""
+    """The config's feeds as OPML 2.0 (tags as the category attribute), each URL as the
+    config file says it: a `${VAR}` is printed as written, never its value."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">',
              "  <head><title>newswatch feeds</title></head>", "  <body>"]
     for feed in config.feeds:
         category = f" category={quoteattr(','.join(feed.tags))}" if feed.tags else ""
         lines.append(f'    <outline type="rss" text={quoteattr(feed.name)} '
-                     f"title={quoteattr(feed.name)} xmlUrl={quoteattr(feed.url)}{category}/>")
+                     f"title={quoteattr(feed.name)} xmlUrl={quoteattr(feed.written or feed.url)}{category}/>")
     lines += ["  </body>", "</opml>"]
     return "\n".join(lines) + "\n"
 
@@ -117,14 +125,16 @@ def add_feeds(path: Path, outlines: Iterable[Outline], extra_tags: tuple[str, ..
     present = {_same_url(str(t.get("url", ""))) for t in existing}
     added, skipped = [], []
     for outline in outlines:
-        if _same_url(outline.url) in present:
+        # Written so that it expands to itself: `${VAR}` in a stranger's URL stays text.
+        url = config_module.escape_env(outline.url)
+        if _same_url(url) in present:
             skipped.append(outline.url)
             continue
-        present.add(_same_url(outline.url))
+        present.add(_same_url(url))
         table = tomlkit.table()
         name = _name(outline.title, outline.url, taken)
         table.add("name", name)
-        table.add("url", outline.url)
+        table.add("url", url)
         tags = list(dict.fromkeys([*outline.tags, *extra_tags]))
         if tags:
             table.add("tags", tags)
@@ -143,7 +153,7 @@ def _replace_checked(path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         try:
-            config_module.load(temp)
+            config_module.load(temp, secrets=False)
         except ConfigError as e:
             problems = "; ".join(p.replace(temp.name, path.name) for p in e.problems)
             raise FeedListError(f"{path} left unchanged: the result would not be valid: "
@@ -179,3 +189,53 @@ def discover(page_url: str, html_text: str) -> list[tuple[str, str]]:
     parser.feed(html_text)
     base = urljoin(page_url, parser.base) if parser.base else page_url
     return [(urljoin(base, href), title) for href, title in parser.found]
+
+
+async def find_feed(settings: Settings, url: str) -> tuple[str, str]:
+    """(feed URL, title) of the feed at `url`, or of the first readable feed the page
+    at `url` announces. Fetched as feeds are polled: size cap, decompression bound,
+    deadline, redirect limit and rule (fetch.py). Raises FeedListError."""
+    fetcher = Fetcher(settings)
+    try:
+        try:
+            response = await fetcher.fetch(url)
+        except FetchError as e:
+            raise FeedListError(f"{public_url(url)}: {e}") from None
+        found = _as_feed(response, settings.max_body)
+        if found:
+            return found
+        page = _page_text(response, settings.max_body)
+        for candidate, _ in discover(response.url, page)[:MAX_CANDIDATES]:
+            try:
+                found = _as_feed(await fetcher.fetch(candidate), settings.max_body)
+            except FetchError:
+                continue
+            if found:
+                return found
+        raise FeedListError(f"no feed at {public_url(url)}" + (
+            " (the page links to none that reads)" if page else ""))
+    finally:
+        await fetcher.aclose()
+
+
+def _as_feed(response: Response, cap: int) -> tuple[str, str] | None:
+    try:
+        body = decode(response.body, response.encoding, cap)
+        parsed = parse_feed("new", body, response.headers)
+    except (FetchError, ParseError):
+        return None
+    return (response.url, parsed.title) if parsed.articles or parsed.title else None
+
+
+def _page_text(response: Response, cap: int) -> str:
+    """An HTML page's text, in its declared charset (else UTF-8); '' when unreadable."""
+    try:
+        body = decode(response.body, response.encoding, cap)
+    except FetchError:
+        return ""
+    kind = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+    charset = re.search(r"charset=[\"']?([\w.:-]+)", kind)
+    try:
+        return body.decode(charset.group(1) if charset else "utf-8", "replace")
+    except LookupError:
+        return body.decode("utf-8", "replace")

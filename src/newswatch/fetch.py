@@ -4,6 +4,10 @@ Conditional GET (ETag / Last-Modified), a User-Agent naming newswatch, a
 total deadline per request (not just a read timeout), a body-size cap that
 also holds for chunked and compressed bodies, redirects followed within a
 limit, a global and a per-host concurrency limit, and Retry-After read.
+
+A redirect from a public address into a private network (loopback, RFC 1918,
+link-local: the operator's own machines) is refused unless the feed's own URL
+is private too: any feed could otherwise make newswatch request an internal URL.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import email.utils
 import logging
 import re
+import socket
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,6 +28,7 @@ from . import __version__
 from .bodies import Decoder
 from .errors import FetchError
 from .models import Settings
+from .urls import ip_literal, is_private, networks, redacted
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +88,8 @@ def fresh_for(headers: httpx.Headers, now: float | None = None) -> float | None:
 
 
 def public_url(url: str) -> str:
-    """A URL safe to show: no user, password or query string (they may hold tokens)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+    """A URL safe to show: the one polled, with its credentials hidden."""
+    return redacted(url)
 
 
 class Fetcher:
@@ -104,18 +107,38 @@ class Fetcher:
             timeout=httpx.Timeout(settings.timeout),
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
+            event_hooks={"request": [self._check_redirect]},
         )
+        self.private = networks(settings.private_networks)
         self.slots = asyncio.Semaphore(settings.concurrency)
         self.hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.per_host))
 
+    async def _check_redirect(self, request: httpx.Request) -> None:
+        """Refuse a redirect hop into a private network from a public feed URL (the
+        first request of each fetch is the configured URL: never checked)."""
+        first = request.extensions.get("newswatch.first")
+        if first is None or str(request.url) == first or self.settings.allow_private_redirects:
+            return
+        if request.extensions.get("newswatch.origin_private") is None:
+            request.extensions["newswatch.origin_private"] = bool(
+                await _private(httpx.URL(first), self.private))
+        if request.extensions["newswatch.origin_private"]:
+            return
+        address = await _private(request.url, self.private)
+        if address:
+            raise _PrivateRedirect(f"{request.url.host} is {address}", request=request)
+
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def fetch(self, url: str, etag: str | None = None,
-                    last_modified: str | None = None) -> Response:
-        """GET a feed; raise FetchError for anything but 200 or 304."""
-        headers = {}
+    async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None,
+                    extra: tuple[tuple[str, str], ...] = ()) -> Response:
+        """GET a feed; raise FetchError for anything but 200 or 304.
+
+        `extra`: the feed's own headers (a private feed's Authorization).
+        """
+        headers = dict(extra)
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -127,6 +150,9 @@ class Fetcher:
                     return await self._get(url, headers)
             except TimeoutError:
                 raise FetchError(f"timed out after {self.settings.timeout:g}s") from None
+            except _PrivateRedirect as e:
+                raise FetchError(f"redirect to a private address refused ({e}); set "
+                                 f"allow_private_redirects = true to follow it") from None
             except httpx.TooManyRedirects:
                 raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})") from None
             except httpx.ConnectTimeout:
@@ -142,7 +168,8 @@ class Fetcher:
                 raise FetchError(f"{type(e).__name__}: {_reason(e)}") from None
 
     async def _get(self, url: str, headers: dict[str, str]) -> Response:
-        async with self.client.stream("GET", url, headers=headers) as r:
+        async with self.client.stream("GET", url, headers=headers,
+                                      extensions={"newswatch.first": str(httpx.URL(url))}) as r:
             moved = None
             if r.history and all(h.status_code in (301, 308) for h in r.history):
                 moved = str(r.url)
@@ -177,6 +204,32 @@ class Fetcher:
                 raise FetchError(f"body too large (over {cap} bytes)")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+class _PrivateRedirect(httpx.RequestError):
+    "A redirect led from a public address into a private network"
+
+
+async def _addresses(host: str, port: int) -> list[str]:
+    """The addresses a host name resolves to (itself when it is an address)."""
+    literal = ip_literal(host)
+    if literal:
+        return [literal]
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port,
+                                                             type=socket.SOCK_STREAM)
+    except OSError:
+        return []  # the connection will fail and say so
+    return [str(info[4][0]) for info in infos]
+
+
+async def _private(url: httpx.URL, private: tuple[object, ...]) -> str | None:
+    """The first private address a URL's host resolves to, or None."""
+    port = url.port or (443 if url.scheme == "https" else 80)
+    for address in await _addresses(url.host, port):
+        if is_private(address, private):  # type: ignore[arg-type]
+            return address
+    return None
 
 
 def _reason(e: Exception) -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from .urls import PRIVATE_NETWORKS
+
 
 @dataclass(frozen=True)
 class Feed:
@@ -15,6 +17,8 @@ class Feed:
     tags: tuple[str, ...] = ()
     interval: float = 900.0  # seconds
     language: str = ""  # its articles' language; '' means as the feed declares, or detected
+    headers: tuple[tuple[str, str], ...] = ()  # sent with each request; values are secrets
+    written: str = ""  # the URL as config.toml says it (`${VAR}` unexpanded): for export
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ class Settings:
     story_threshold: float = 0.5  # headline similarity that makes two articles one story
     # Rule words are stemmed in each of these languages (see rules/text.py).
     languages: tuple[str, ...] = ("en", "uk", "ru", "pl", "de", "fr")
+    # Redirects from a public feed URL into these networks are refused unless allowed.
+    allow_private_redirects: bool = False
+    private_networks: tuple[str, ...] = PRIVATE_NETWORKS
 
 
 @dataclass(frozen=True)

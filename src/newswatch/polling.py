@@ -143,7 +143,7 @@ class Poller:
         if state.disabled:  # 410 Gone: only a new URL in the config brings it back
             return PollResult(feed.name, error=f"disabled: {state.disabled}")
         response = await p.fetcher.fetch(state.fetch_url or feed.url, state.etag,
-                                         state.last_modified)
+                                         state.last_modified, feed.headers)
         if self.network.record(feed.name, ok=True, when=started):
             self._network_back(config)
         digest = hashlib.sha256(response.body).hexdigest() if response.body else None

@@ -31,12 +31,13 @@ from .imports import without
 from .models import Article
 from .store_feeds import FeedRows
 from .timestamps import iso, now, parse_iso
+from .urls import has_credentials, redact_text, redacted
 
 with without("numpy", "pandas"):
     import sqlite_utils
 
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ class Store(FeedRows):
         self._thread_conns: list[sqlite3.Connection] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if str(self.path) != ":memory:":
+                # Readable by its owner only, whatever the umask: it holds what was
+                # read from private feeds. SQLite gives its -wal and -shm the same mode.
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
             self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
                                         check_same_thread=False)
         except (OSError, sqlite3.Error) as e:
@@ -127,7 +132,8 @@ class Store(FeedRows):
                                f"(schema {version}, this one knows {SCHEMA_VERSION})")
         steps = {1: self._create_v1, 2: self._migrate_v2, 3: self._migrate_v3,
                  4: self._migrate_v4, 5: self._migrate_v5, 6: self._migrate_v6,
-                 7: self._migrate_v7, 8: self._migrate_v8, 9: self._migrate_v9}
+                 7: self._migrate_v7, 8: self._migrate_v8, 9: self._migrate_v9,
+                 10: self._migrate_v10}
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 steps[target]()
@@ -200,6 +206,16 @@ class Store(FeedRows):
         self.conn.execute("ALTER TABLE feeds ADD COLUMN hold_until TEXT")
         self.conn.execute("CREATE INDEX idx_feeds_next_poll ON feeds (next_poll)")
         self.conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+
+    def _migrate_v10(self) -> None:
+        """No credential in the database: feed URLs as shown, a redirect target that
+        carries one forgotten (the configured URL is fetched and redirects again)."""
+        rows = self.conn.execute("SELECT name, url, fetch_url, last_error FROM feeds").fetchall()
+        self.conn.executemany(
+            "UPDATE feeds SET url = ?, fetch_url = ?, last_error = ? WHERE name = ?",
+            [(redacted(url) if url else url, None if fetch and has_credentials(fetch) else fetch,
+              redact_text(error) if error else error, name)
+             for name, url, fetch, error in rows])
 
     def beat(self, when: datetime) -> None:
         """A write that proves the database takes writes (raises when it does not)."""

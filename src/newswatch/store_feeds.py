@@ -16,6 +16,7 @@ from typing import Any
 from .decide import FeedState, FeedUpdate
 from .models import Feed
 from .timestamps import iso, parse_iso
+from .urls import has_credentials, redacted
 
 
 class FeedRows:
@@ -42,7 +43,7 @@ class FeedRows:
             "last_poll = ?, last_success = coalesce(?, last_success), last_status = ?, "
             "last_error = ?, error_count = ?, body_hash = ?, disabled = ?, next_poll = ?, "
             "hold_until = ?, polls = polls + 1 WHERE name = ?",
-            (u.url, u.fetch_url, u.etag, u.last_modified, iso(u.last_poll),
+            (_shown(u.url), _fetchable(u.fetch_url), u.etag, u.last_modified, iso(u.last_poll),
              iso(u.last_success), u.last_status, u.last_error, u.error_count, u.body_hash,
              u.disabled, iso(u.next_poll), iso(u.hold_until), u.name))
 
@@ -62,7 +63,7 @@ class FeedRows:
             rows = []
             for feed in feeds:
                 state = states.get(feed.name) or FeedState(feed.name)
-                moved = state.url is not None and state.url != feed.url
+                moved = state.url is not None and state.url != _shown(feed.url)
                 rows.append((iso(when(feed, state)), moved, feed.name))
             self.conn.executemany(
                 "UPDATE feeds SET next_poll = ?, disabled = CASE WHEN ? THEN NULL "
@@ -112,3 +113,14 @@ class FeedRows:
 
     def transaction(self) -> Any:  # provided by Store
         raise NotImplementedError
+
+
+def _shown(url: str | None) -> str | None:
+    """A feed's URL as the database keeps it: credentials hidden (see urls.redacted)."""
+    return redacted(url) if url else url
+
+
+def _fetchable(url: str | None) -> str | None:
+    """A permanent redirect's target, unless it carries a credential: then it is not
+    kept, and the configured URL is fetched (and redirects) each time."""
+    return None if url and has_credentials(url) else url
