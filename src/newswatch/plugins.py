@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from .imports import without
+from .terminal import clean, one_line
 
 with without("chardet", "cchardet"):
     # apprise's HTTP client, imported here, first: it takes charset-normalizer instead.
@@ -17,5 +18,6 @@ with without("chardet", "cchardet"):
 
 @notify(on="stdout", body_format="text")  # type: ignore[untyped-decorator, no-untyped-call, unused-ignore]
 def print_alert(body: str, title: str, notify_type: str, *args: object, **kwargs: object) -> bool:
-    print(f"=== {title}\n{body}\n", file=sys.stdout, flush=True)
+    # A title and a snippet are a stranger's text: on a terminal, shown, never obeyed.
+    print(f"=== {one_line(title)}\n{clean(body)}\n", file=sys.stdout, flush=True)
     return True
