@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import sqlite3
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +222,230 @@ def test_bundled_config_is_valid_and_its_rules_catch_their_stories(
     compiled = Rules.compile(load(BUNDLED))
     match = compiled.match(Article(feed=feed, key="k", url="https://x.example/", title=title))
     assert set(match.rules if match else ()) == rules
+
+
+TARGET = '[[targets]]\nname = "t"\nurl = "json://127.0.0.1:9/x"\n'
+
+
+def _rule(query: str, name: str = "x") -> str:
+    return f"[[rules]]\nname = \"{name}\"\nquery = '{query}'\n"
+
+
+def _group(key: str, size: int) -> str:
+    """A synonym group of `size` members, its key included."""
+    members = ", ".join(f'"{key}{i}x"' for i in range(1, size))
+    return f"{key} = [{members}]\n"
+
+
+def _groups(count: int, size: int) -> str:
+    return "[synonyms]\n" + "".join(_group(f"g{n}k", size) for n in range(count))
+
+
+def _nested_query(levels: int, inner: str = "drone") -> str:
+    for _ in range(levels):
+        inner = f"(uav OR strike {inner})"
+    return inner
+
+
+def _rules(count: int) -> str:
+    return "".join(_rule(f'"word{i} attack" OR drone{i}', f"r{i}") for i in range(count))
+
+
+PAST_LIMITS = [
+    (_rule("(" * 300 + "drone" + ")" * 300),
+     'config.toml: rules[0] (name "x").query: nested more than 32 deep (parentheses and NOT) '
+     "at column 33"),
+    (_rule(_nested_query(33)), "nested more than 32 deep (parentheses and NOT) at column 481"),
+    (_rule("drone" + " NEAR/2 attack" * 1500),
+     'config.toml: rules[0] (name "x").query: more than 64 NEARs in one query at column 903'),
+    (_rule("drone " * 1001), 'rules[0] (name "x").query: more than 1,000 words in one query'),
+    (_rule("/" + "(" * 400 + "a" + ")" * 400 + "/"), "regex nests groups more than 32 deep"),
+    (_groups(1, 201), "config.toml: synonyms.g0k: 201 members (the key included): a group "
+                      "holds at most 200"),
+    (_groups(1, 20_000), "synonyms.g0k: 20,000 members (the key included): a group holds "
+                         "at most 200"),
+    (_groups(51, 200), "config.toml: synonyms: 10,200 members in all: at most 10,000"),
+    (_rules(10_001), "config.toml: rules: 10,001 rules: a config holds at most 10,000"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), PAST_LIMITS,
+                         ids=[m.split(": ", 1)[-1][:40] for _, m in PAST_LIMITS])
+def test_check_refuses_a_config_past_a_limit_naming_the_key(tmp_path: Path, text: str,
+                                                            message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(TARGET + text)
+    result = invoke(path, "check")
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output and "RecursionError" not in result.output
+
+
+def test_a_config_past_a_limit_never_reaches_the_workers(tmp_path: Path) -> None:
+    """The daemon reads its config as `check` does: a chain of 1,500 NEARs, which once
+    killed every parse worker as it compiled, stops `run` before anything starts."""
+    path = tmp_path / "config.toml"
+    path.write_text('[newswatch]\ndatabase = "nw.db"\n' + TARGET
+                    + _rule("drone" + " NEAR/2 attack" * 1500))
+    result = invoke(path, "run")
+    assert result.exit_code == 2
+    assert "more than 64 NEARs in one query" in result.output
+    assert not (tmp_path / "nw.db").exists()
+
+
+def test_a_config_at_every_limit_is_accepted_and_compiled(tmp_path: Path) -> None:
+    from newswatch.config import load
+    from newswatch.matching import Rules
+    from newswatch.models import Article
+
+    deep = _nested_query(32, "attack" + " NEAR/1 attack" * 64)
+    text = (TARGET + _rule(deep, "deep") + _rule("drone " * 999 + "attack", "wordy")
+            + _rule("/" + "(" * 32 + "drones?" + ")" * 32 + "/", "regex")
+            + "[synonyms]\n" + _group("attack", 200)
+            + "".join(_group(f"g{n}k", 200) for n in range(49)))
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    result = invoke(path, "check")
+    assert result.exit_code == 0, result.output[-2000:]
+    rules = Rules.compile(load(path))
+    found = rules.match(Article(feed="f", key="k", url="https://x.example/",
+                                title="strike attack attack3x " * 40 + "drone"))
+    assert found is not None and set(found.rules) == {"deep", "wordy", "regex"}
+
+
+def test_ten_thousand_rules_are_accepted_and_compiled(tmp_path: Path) -> None:
+    from newswatch.config import load
+    from newswatch.matching import Rules
+    from newswatch.models import Article
+
+    path = tmp_path / "config.toml"
+    path.write_text(TARGET + _rules(10_000))
+    result = invoke(path, "check")
+    assert result.exit_code == 0 and "rules:    10000" in result.output
+    found = Rules.compile(load(path)).match(
+        Article(feed="f", key="k", url="https://x.example/", title="word9999 attack"))
+    assert found is not None and found.rules == ("r9999",)
+
+
+def test_check_shows_a_long_query_around_the_caret(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(TARGET + _rule("drone" + " NEAR/2 attack" * 1500))
+    _, shown, caret = invoke(path, "check").output.splitlines()[:3]
+    assert len(shown) < 110 and shown.startswith("    …") and shown.endswith("…")
+    assert shown[caret.index("^"):].startswith("NEAR/2")
+
+
+# Text a stranger controls, as feeds and servers send it: rich markup (a closing tag
+# first crashed `alerts`), a link that shows one address and opens another, terminal
+# controls (OSC 52 writes the clipboard; CSI clears the screen), a bidi override.
+HOSTILE_TITLES = [
+    "Drone news [/bold] closing tag first",
+    "Drone news [link=https://evil.example/]https://news.example/safe[/link]",
+    "Drone clipboard \x1b]52;c;ZWNobyBvd25lZA==\x07 written",
+    "Drone screen \x1b[2J\x1b[31m cleared",
+    "Drone invoice \u202egnp.exe",
+]
+UNSAFE = ["\x1b", "\x07", "\x9b", "\u202e"]
+
+
+def _shown(text: str) -> str:
+    """What a terminal should show of a stranger's text: its control characters gone."""
+    return "".join(c for c in text if c not in UNSAFE)
+
+
+def _assert_terminal_safe(output: str) -> None:
+    for byte in ["\x1b", "\x07", "\x7f", *map(chr, range(0x80, 0xA0)), "\u202e"]:
+        assert byte not in output, f"{byte!r} reached the terminal"
+
+
+@contextlib.contextmanager
+def _reason_server(status_line: bytes) -> Iterator[str]:
+    """A server on 127.0.0.1 answering every request with this status line (the reason
+    phrase is the server's to choose, and newswatch stores it as the feed's error)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                with contextlib.suppress(OSError):
+                    conn.recv(65536)
+                    conn.sendall(status_line + b"\r\nContent-Length: 0\r\n"
+                                 b"Connection: close\r\n\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/feed.xml"
+    finally:
+        listener.close()
+
+
+@pytest.fixture
+def hostile(feed_server: FeedServer, webhook: Webhook, write_config: Any) -> Iterator[Path]:
+    """A polled config: a feed of hostile titles (stored, alerted to a webhook and to
+    stdout://), and a feed whose server's reason phrase holds markup."""
+    feed_server.publish("/w.xml", rss([
+        Item(t, f"https://n.example/{i}", f"A drone report: {t} and more text")
+        for i, t in enumerate(HOSTILE_TITLES)]))
+    with _reason_server(b"HTTP/1.1 500 [/x] [link=https://evil.example/]fine[/link]") as down:
+        path = write_config([("w", feed_server.url("/w.xml")), ("down", down)],
+                            [("hook", webhook.apprise_url), ("console", "stdout://")],
+                            [("drones", "drone")])
+        polled = invoke(path, "once")
+        assert polled.exit_code == 0, polled.output
+        # stdout:// printed each alert as it was sent
+        _assert_terminal_safe(polled.output)
+        for shown in ("=== Drone news [/bold] closing tag first",
+                      "=== Drone clipboard ]52;c;ZWNobyBvd25lZA== written",
+                      "=== Drone screen [2J[31m cleared", "=== Drone invoice gnp.exe"):
+            assert shown in polled.output
+        assert "feed down: HTTP 500 [/x] [link=https://evil.example/]fine[/link]" in polled.output
+        yield path
+
+
+def test_alerts_show_hostile_titles_as_text(hostile: Path) -> None:
+    out = invoke(hostile, "alerts").output  # raised MarkupError on "[/bold]"
+    _assert_terminal_safe(out)
+    for title in HOSTILE_TITLES:
+        assert _shown(title) in out
+    # A C1 control (CSI in one byte) and a line break, as another source may store them.
+    with sqlite3.connect(hostile.parent / "nw.db") as conn:
+        conn.execute("UPDATE articles SET title = 'Drone \x9b2J\nfake row' "
+                     "WHERE url = 'https://n.example/0'")
+    out = invoke(hostile, "alerts").output
+    _assert_terminal_safe(out)
+    assert "Drone 2J fake row" in out
+
+
+def test_feeds_show_a_servers_reason_phrase_and_stored_errors_as_text(hostile: Path) -> None:
+    out = invoke(hostile, "feeds").output  # raised MarkupError on "[/x]"
+    assert "HTTP 500 [/x] [link=https://evil.example/]fine[/link]" in out
+    error = "bad \x1b]52;c;ZWNobyBvd25lZA==\x07 \x9b2J \u202etxt.exe\nHTTP 200 OK [link=x]"
+    with sqlite3.connect(hostile.parent / "nw.db") as conn:
+        conn.execute("UPDATE feeds SET last_error = ? WHERE name = 'down'", (error,))
+    out = invoke(hostile, "feeds").output
+    _assert_terminal_safe(out)
+    # one line: a newline in an error cannot forge a row of the table
+    assert "bad ]52;c;ZWNobyBvd25lZA== 2J txt.exe HTTP 200 OK [link=x]" in out
+    feeds = {f["name"]: f for f in json.loads(invoke(hostile, "feeds", "--json").output)}
+    assert feeds["down"]["last_error"] == error
+
+
+def test_match_shows_hostile_titles_and_snippets_as_text(hostile: Path) -> None:
+    out = invoke(hostile, "match", "drone").output
+    _assert_terminal_safe(out)
+    for title in HOSTILE_TITLES:
+        assert f"w: {_shown(title)}" in out
+    assert "5 of 5 stored articles" in out
+
+
+@pytest.mark.parametrize("command", [["alerts", "--json"], ["match", "drone", "--json"]])
+def test_json_output_is_the_exact_text_and_safe_on_a_terminal(hostile: Path,
+                                                              command: list[str]) -> None:
+    out = invoke(hostile, *command).output
+    _assert_terminal_safe(out)
+    assert {item["title"] for item in json.loads(out)} == set(HOSTILE_TITLES)
