@@ -19,7 +19,7 @@ import logging
 import random
 import sqlite3
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,8 @@ from .decide import (
 )
 from .errors import FetchError, NewswatchError, ParseError
 from .fetch import Response, public_url
-from .models import Config, Feed, Match
+from .claims import claim_for
+from .models import Article, Config, Feed, Match
 from .network import Network
 from .parse import ParsedFeed
 
@@ -160,7 +161,8 @@ class Poller:
             parsed, matches = await p.parsers.parse_and_match(*args, cutoff)
         else:
             parsed = await p.parsers.parse(*args)
-            matches = await p.parsers.match(p.store.unseen(parsed.articles))
+            matches = await p.parsers.match(p.store.unseen(parsed.articles,
+                                                           claim_for(config)))
         if parsed.warning:
             log.info("feed=%s %s", feed.name, parsed.warning)
         if response.moved_to:
@@ -194,17 +196,15 @@ class Poller:
         p = self.p
         # Checked again, with no await from here to the commit: another feed
         # carrying the same story may have stored it meanwhile.
-        fresh = p.store.unseen(parsed.articles)
-        keys = {a.key for a in fresh}
-        by_key: dict[str, Match] = {}  # one match per article (a feed may repeat one)
-        for m in matches:
-            if m.article.key in keys:
-                by_key.setdefault(m.article.key, m)
+        seen = p.store.triage(parsed.articles, claim_for(config))
+        fresh = seen.fresh
+        by_key = _matches_of(fresh, seen.original, matches)
         alerts = 0
         later: list[Later] = []  # story bookkeeping, once the commit is done
         p.stories.expire(started)
         with p.store.transaction():
             ids = p.store.add_articles(fresh, started)
+            p.store.remember(seen.shared, started)
             for m in by_key.values():
                 alerts += p.queue(ids.get(m.article.key), m, started, later, config)
             p.store.apply(self._decide(feed, config, state, started, outcome))
@@ -287,3 +287,17 @@ def _human(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f}m"
     return f"{seconds / 3600:.1f}h"
+
+
+def _matches_of(fresh: list[Article], original: dict[str, str], matches: list[Match],
+                ) -> dict[str, Match]:
+    """One match per new article (a feed may repeat one), by the key it is stored
+    under: a match may have been made on the article as read, before it got a key of
+    its own (store_seen.py)."""
+    stored = {a.key: a for a in fresh} | {original[a.key]: a for a in fresh}
+    by_key: dict[str, Match] = {}
+    for m in matches:
+        article = stored.get(m.article.key)
+        if article is not None and article.key not in by_key:
+            by_key[article.key] = m if article is m.article else replace(m, article=article)
+    return by_key

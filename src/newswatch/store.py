@@ -30,6 +30,7 @@ from .errors import StorageError
 from .imports import without
 from .models import Article
 from .store_feeds import FeedRows
+from .store_seen import SeenRows
 from .timestamps import iso, now, parse_iso
 from .urls import has_credentials, redact_text, redacted
 
@@ -58,7 +59,7 @@ class Outgoing:
     article_id: int = 0
 
 
-class Store(FeedRows):
+class Store(FeedRows, SeenRows):
     def __init__(self, path: Path | str) -> None:
         if sqlite3.sqlite_version_info < (3, 35):  # INSERT ... RETURNING
             raise StorageError(f"newswatch needs SQLite 3.35 or newer; Python's sqlite3 "
@@ -223,24 +224,6 @@ class Store(FeedRows):
 
 
     # -- articles ------------------------------------------------------------
-
-    def unseen(self, articles: Iterable[Article]) -> list[Article]:
-        """The articles none of whose identities was seen before (nor earlier in the list)."""
-        batch = list(articles)
-        keys = list({k for a in batch for k in a.identities()})
-        known: set[str] = set()
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            known.update(r[0] for r in self.conn.execute(
-                f"SELECT key FROM seen WHERE key IN ({marks})", chunk))
-        fresh = []
-        for article in batch:
-            ids = article.identities()
-            if not known.intersection(ids):
-                fresh.append(article)
-            known.update(ids)
-        return fresh
 
     def add_articles(self, articles: Iterable[Article], found: datetime) -> dict[str, int]:
         """Record articles as seen; return the row ids of those stored now, by key.

@@ -1,0 +1,32 @@
+"""When a link another feed reached first is the same article (see store_seen.py).
+
+Two feeds carry one article when the link's host is the first feed's own site (an
+outlet's article, met again through an aggregator or a second section feed), or
+when the two titles agree as a story does (an aggregator's copy of an outlet's
+headline). Anything else is another article for this feed: a feed listing another
+outlet's URLs under titles of its own cannot make that outlet's story count as seen.
+When in doubt, not the same: a repeat costs a message, a claim wrongly honoured
+costs the alert.
+"""
+
+from __future__ import annotations
+
+from .models import Article, Config
+from .stories import headline_key, similarity
+from .store_seen import Claim
+from .urls import host_of, site
+
+
+def claim_for(config: Config) -> Claim:
+    sites = {f.name: site(host_of(f.url)) for f in config.feeds}
+    threshold = config.settings.story_threshold
+
+    def same(article: Article, first_feed: str, first_title: str | None) -> bool:
+        first_site = sites.get(first_feed)
+        if first_site and site(host_of(article.url)) == first_site:
+            return True
+        if not first_title or not article.title:
+            return False
+        return similarity(headline_key(first_title), headline_key(article.title)) >= threshold
+
+    return same
