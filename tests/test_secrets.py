@@ -125,7 +125,8 @@ def test_no_credential_reaches_the_database_and_it_is_private(
     # A permanent redirect whose target carries a credential: followed, never stored.
     feed_server.publish("/old.xml", "", status=301,
                         headers={"Location": "/feed.xml?token=" + TOKEN})
-    url = feed_server.url("/feed.xml?token=" + TOKEN).replace("http://", "http://me:pw-" + TOKEN + "@")
+    url = feed_server.url("/feed.xml?token=" + TOKEN).replace(
+        "http://", "http://me:pw-" + TOKEN + "@")
     path = config_with(tmp_path, f'[[feeds]]\nname = "a"\nurl = "{url}"\n\n'
                        f'[[feeds]]\nname = "b"\nurl = "{feed_server.url("/old.xml")}"\n',
                        target=webhook.apprise_url)
@@ -267,7 +268,7 @@ def test_a_private_redirect_is_followed_when_allowed_or_when_the_feed_is_private
              f'[[feeds]]\nname = "own"\nurl = "{inside.url("/moved.xml")}"\n')
     result = invoke(config_with(tmp_path, feeds, extra=PRIVATE), "once")
     assert "feed own:" not in result.output and "feed go: redirect" in result.output
-    result = invoke(config_with(tmp_path, feeds, extra=PRIVATE + "\nallow_private_redirects = true"),
-                    "once")
+    allowed = PRIVATE + "\nallow_private_redirects = true"
+    result = invoke(config_with(tmp_path, feeds, extra=allowed), "once")
     assert "feed go:" not in result.output, result.output
     assert inside.hits("/admin.xml") == 3

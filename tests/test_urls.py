@@ -12,7 +12,8 @@ from newswatch.urls import is_private, networks, redact_text, redacted, site
     ("https://example.com/rss?outputType=xml", "https://example.com/rss?outputType=xml"),
     ("https://u:p@example.com/rss", "https://***@example.com/rss"),
     ("https://token@example.com/rss", "https://***@example.com/rss"),
-    ("https://example.com/rss?api_key=s3cr3t&lang=en", "https://example.com/rss?api_key=***&lang=en"),
+    ("https://example.com/rss?api_key=s3cr3t&lang=en",
+     "https://example.com/rss?api_key=***&lang=en"),
     ("https://example.com/rss?access_token=a&Signature=b&X-Amz-Credential=c&pw=d",
      "https://example.com/rss?access_token=***&Signature=***&X-Amz-Credential=***&pw=d"),
     ("https://example.com/rss?password=hunter2#top", "https://example.com/rss?password=***#top"),
@@ -25,7 +26,8 @@ def test_redacted(url: str, shown: str) -> None:
 
 def test_redact_text_hides_every_url_in_a_line() -> None:
     line = 'HTTP Request: GET https://me:pw@h.example/f?key=abc "HTTP/1.1 200 OK"'
-    assert redact_text(line) == 'HTTP Request: GET https://***@h.example/f?key=*** "HTTP/1.1 200 OK"'
+    assert redact_text(line) == \
+        'HTTP Request: GET https://***@h.example/f?key=*** "HTTP/1.1 200 OK"'
 
 
 @pytest.mark.parametrize("address, private", [
@@ -47,7 +49,8 @@ def test_what_counts_as_private_can_be_narrowed() -> None:
 @pytest.mark.parametrize("host, registered", [
     ("www.bbc.co.uk", "bbc.co.uk"), ("feeds.bbci.co.uk", "bbci.co.uk"),
     ("news.example.com", "example.com"), ("example.com", "example.com"),
-    ("www.abc.net.au", "abc.net.au"), ("127.0.0.1", "127.0.0.1"), ("Legit.Example.", "legit.example"),
+    ("www.abc.net.au", "abc.net.au"), ("127.0.0.1", "127.0.0.1"),
+    ("Legit.Example.", "legit.example"),
 ])
 def test_site(host: str, registered: str) -> None:
     assert site(host) == registered

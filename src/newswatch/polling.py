@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .claims import claim_for
 from .decide import (
     FeedState,
     FeedUpdate,
@@ -34,7 +35,6 @@ from .decide import (
 )
 from .errors import FetchError, NewswatchError, ParseError
 from .fetch import Response, public_url
-from .claims import claim_for
 from .models import Article, Config, Feed, Match
 from .network import Network
 from .parse import ParsedFeed
