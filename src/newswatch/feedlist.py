@@ -86,8 +86,9 @@ def write_opml(config: Config) -> str:
              "  <head><title>newswatch feeds</title></head>", "  <body>"]
     for feed in config.feeds:
         category = f" category={quoteattr(','.join(feed.tags))}" if feed.tags else ""
+        url = quoteattr(feed.written or feed.url)
         lines.append(f'    <outline type="rss" text={quoteattr(feed.name)} '
-                     f"title={quoteattr(feed.name)} xmlUrl={quoteattr(feed.written or feed.url)}{category}/>")
+                     f"title={quoteattr(feed.name)} xmlUrl={url}{category}/>")
     lines += ["  </body>", "</opml>"]
     return "\n".join(lines) + "\n"
 
