@@ -94,7 +94,9 @@ def test_secrets_never_appear_in_errors(tmp_path: Path) -> None:
 
 def test_missing_config_file_is_reported(tmp_path: Path) -> None:
     result = invoke(tmp_path / "nope.toml", "check")
-    assert result.exit_code == 2 and "cannot read" in result.output
+    assert result.exit_code == 2
+    assert f"no config file: found neither {tmp_path / 'nope.toml'}" in result.output
+    assert "newswatch init" in result.output
 
 
 def test_config_is_found_through_the_environment(tmp_path: Path, write_config: Any,

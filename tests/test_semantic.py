@@ -122,7 +122,8 @@ def test_without_the_extra_the_config_names_it(webhook: Webhook, write_config: A
             f"main(['-c', {str(path)!r}, 'check'])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 2
-    assert "`about` rules need the semantic extra: pip install 'newswatch[semantic]'" in \
+    assert "`about` rules need the semantic extra: pip install '.[semantic]' from a newswatch " \
+        "checkout" in \
         result.stderr
 
 

@@ -51,6 +51,11 @@ def _load(ctx: click.Context, secrets: bool = True) -> Config:
     """The config; secrets=False for a command that never fetches nor sends, so it runs
     without the targets' `${VAR}`s set (a shell after a systemd install)."""
     path: Path = ctx.obj["config_path"]
+    if not path.exists():
+        looked = " nor ".join(str(p.absolute()) for p in ctx.obj["searched"])
+        click.echo(f"no config file: found neither {looked}. Write a starter one with "
+                   f"`newswatch init` (or name one with --config PATH)", err=True)
+        ctx.exit(EXIT_INVALID_CONFIG)
     try:
         return config_module.load(path, secrets=secrets)
     except ConfigError as e:
@@ -71,7 +76,26 @@ def _load(ctx: click.Context, secrets: bool = True) -> Config:
 def main(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) -> None:
     """Watch news feeds for the stories your rules describe; alert once."""
     _setup_logging(verbose, quiet)
-    ctx.obj = {"config_path": config_module.find(config_path)}
+    ctx.obj = {"config_path": config_module.find(config_path),
+               "searched": config_module.searched(config_path)}
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a config file already there.")
+def init(path: Path | None, force: bool) -> None:
+    """Write a commented starter config (default: $XDG_CONFIG_HOME/newswatch/config.toml)."""
+    from .starter import next_steps, write_starter
+
+    path = path or config_module.user_config()
+    try:
+        write_starter(path, force)
+    except FileExistsError:
+        raise click.ClickException(f"{path} exists; edit it, or pass --force to replace it"
+                                   ) from None
+    except OSError as e:
+        raise click.ClickException(f"{path}: {e.strerror or e}") from None
+    click.echo(next_steps(path, default=path == config_module.user_config()))
 
 
 @main.command()

@@ -602,13 +602,20 @@ def load(path: Path | str, secrets: bool = True) -> Config:
 
 def find(explicit: str | None) -> Path:
     """--config, then $NEWSWATCH_CONFIG, ./config.toml, $XDG_CONFIG_HOME/newswatch/config.toml."""
+    places = searched(explicit)
+    return next((p for p in places if p.exists()), places[0])
+
+
+def searched(explicit: str | None) -> list[Path]:
+    """Where a config is looked for, in order (only the first when one is named)."""
     if explicit:
-        return Path(explicit)
+        return [Path(explicit)]
     if os.environ.get("NEWSWATCH_CONFIG"):
-        return Path(os.environ["NEWSWATCH_CONFIG"])
-    local = Path("config.toml")
-    if local.exists():
-        return local
+        return [Path(os.environ["NEWSWATCH_CONFIG"])]
+    return [Path("config.toml"), user_config()]
+
+
+def user_config() -> Path:
+    """$XDG_CONFIG_HOME/newswatch/config.toml: where `newswatch init` writes by default."""
     xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    candidate = xdg / "newswatch" / "config.toml"
-    return candidate if candidate.exists() else local
+    return xdg / "newswatch" / "config.toml"

