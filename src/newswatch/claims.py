@@ -12,8 +12,8 @@ costs the alert.
 from __future__ import annotations
 
 from .models import Article, Config
-from .stories import headline_key, similarity
 from .store_seen import Claim
+from .stories import headline_key, similarity
 from .urls import host_of, site
 
 
