@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import re
-from collections.abc import Iterator
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,7 +24,7 @@ import pytest
 from newswatch import config as config_module
 from newswatch.models import Article
 from newswatch.store import Store
-from newswatch.web import StatusServer
+from newswatch.web import MAX_CONNECTIONS, StatusServer
 
 SECRET_URL = "json://bot:hunter2secret@127.0.0.1:9/hook?token=tok3nvalue"
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
@@ -86,3 +96,197 @@ def test_failed_alerts_are_listed_without_target_secrets(page_of: Any) -> None:
 def test_no_failed_alerts_says_so(page_of: Any) -> None:
     page = page_of([("Sent fine", "https://news.example/1", None)])
     assert "<h2>Failed alerts</h2>" in page and '<td colspan="5">none</td>' in page
+
+
+# The server itself, on real sockets on 127.0.0.1.
+
+
+@pytest.fixture
+def serve(write_config: Any) -> Iterator[Callable[..., StatusServer]]:
+    """Start StatusServers on an event loop of their own thread, as the daemon's."""
+    config = config_module.load(write_config([("wire", "https://news.example/rss")],
+                                             [("hook", SECRET_URL)], [("drones", "x")]))
+    store = Store(config.settings.database)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    started: list[StatusServer] = []
+
+    def start(listen: str = "127.0.0.1:0", **limits: Any) -> StatusServer:
+        server = StatusServer(store, lambda: config, dict, lambda: None, **limits)
+        asyncio.run_coroutine_threadsafe(server.start(listen), loop).result(5)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        asyncio.run_coroutine_threadsafe(server.close(), loop).result(5)
+    asyncio.run_coroutine_threadsafe(asyncio.sleep(0.2), loop).result(5)  # handlers end
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+    store.close()
+
+
+def _address(server: StatusServer) -> tuple[str, int]:
+    assert server.socket is not None
+    host, port = server.socket.getsockname()[:2]
+    return host, port
+
+
+def _exchange(address: tuple[str, int], request: bytes, timeout: float = 5.0) -> bytes:
+    """Send a request and read until the server closes the connection."""
+    with socket.create_connection(address, timeout=timeout) as s:
+        s.sendall(request)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _split(response: bytes) -> tuple[str, dict[str, str], bytes]:
+    head, _, body = response.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    return status, {k.lower(): v for k, v in (line.split(": ", 1) for line in lines)}, body
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/metrics", "/nowhere"])
+def test_head_answers_the_headers_of_get_without_a_body(serve: Any, path: str) -> None:
+    address = _address(serve())
+    get_status, get_headers, get_body = _split(_exchange(address, f"GET {path} HTTP/1.1\r\n"
+                                                                  "Host: x\r\n\r\n".encode()))
+    head = _exchange(address, f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    status, headers, body = _split(head)
+    assert head.endswith(b"\r\n\r\n") and body == b""
+    assert status == get_status and headers == get_headers
+    assert int(headers["content-length"]) == len(get_body) > 0
+
+
+def test_other_methods_are_refused_naming_the_allowed_ones(serve: Any) -> None:
+    status, headers, _ = _split(_exchange(_address(serve()), b"POST / HTTP/1.1\r\n\r\n"))
+    assert status == "HTTP/1.1 405 Method Not Allowed" and headers["allow"] == "GET, HEAD"
+
+
+def _closed_by_server(s: socket.socket) -> bool:
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_a_request_that_never_ends_its_headers_is_dropped(serve: Any) -> None:
+    """Slow-loris: a header line every 0.2 s, never the blank line that ends them."""
+    address = _address(serve(request_timeout=1.0))
+    started = time.monotonic()
+    with socket.create_connection(address, timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\n")
+        try:
+            for i in range(50):
+                s.sendall(f"X-Slow-{i}: 1\r\n".encode())
+                time.sleep(0.2)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        assert _closed_by_server(s)  # with no answer
+    assert 1.0 <= time.monotonic() - started < 3.0
+
+
+def test_an_idle_connection_is_closed_after_the_request_timeout(serve: Any) -> None:
+    address = _address(serve(request_timeout=1.0))
+    with socket.create_connection(address, timeout=5) as s:
+        started = time.monotonic()
+        assert _closed_by_server(s)
+        assert 1.0 <= time.monotonic() - started < 3.0
+
+
+def test_idle_connections_past_the_limit_make_room_for_a_request(serve: Any) -> None:
+    server = serve(max_connections=20)
+    address = _address(server)
+    idle = []
+    try:
+        for _ in range(300):
+            idle.append(socket.create_connection(address, timeout=5))
+        time.sleep(0.2)
+        assert len(server.open) <= 20
+        started = time.monotonic()
+        status, _, body = _split(_exchange(address, b"GET /healthz HTTP/1.1\r\n\r\n"))
+        assert status == "HTTP/1.1 200 OK" and b'"ok"' in body
+        assert time.monotonic() - started < 1.0
+    finally:
+        for s in idle:
+            s.close()
+
+
+@pytest.mark.parametrize(("listen", "host"), [
+    ("0", "127.0.0.1"), (":0", "127.0.0.1"), ("127.0.0.1:0", "127.0.0.1"),
+    ("[::1]:0", "::1"),
+])
+def test_a_bare_port_binds_only_the_loopback(serve: Any, listen: str, host: str) -> None:
+    if host == "::1" and not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    assert _address(serve(listen))[0] == host
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _descriptors(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts descriptors in /proc")
+def test_the_daemon_keeps_answering_under_1500_idle_connections(
+        tmp_path: Path, write_config: Any) -> None:
+    """1,500 idle connections once took every descriptor of a daemon under systemd's
+    default limit (1,024); now at most MAX_CONNECTIONS stay open, and /healthz answers."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2000:
+        if hard != resource.RLIM_INFINITY and hard < 2000:
+            pytest.skip("this test needs 2,000 descriptors for its clients")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (2000, hard))
+    port = _free_port()
+    path = write_config([], [("hook", "json://127.0.0.1:9/x")], [],
+                        extra=f'\n[http]\nlisten = "127.0.0.1:{port}"\n')
+    log = (tmp_path / "daemon.log").open("w")
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "newswatch", "--config", str(path), "run"],
+        stdout=subprocess.DEVNULL, stderr=log,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024)))
+    idle: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 20
+        while not _answers(port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        baseline = _descriptors(daemon.pid)
+        most = baseline
+        for i in range(1500):
+            with contextlib.suppress(OSError):
+                idle.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+            if i % 100 == 0:
+                most = max(most, _descriptors(daemon.pid))
+        time.sleep(0.3)
+        most = max(most, _descriptors(daemon.pid))
+        started = time.monotonic()
+        assert _answers(port), (tmp_path / "daemon.log").read_text()
+        assert time.monotonic() - started < 2.0
+        assert most <= baseline + MAX_CONNECTIONS + 10, (baseline, most)
+    finally:
+        for s in idle:
+            s.close()
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=20)
+        log.close()
+    assert daemon.returncode == 0
+
+
+def _answers(port: int) -> bool:
+    """Whether GET /healthz gets an HTTP answer (200, or 503 with its reasons)."""
+    try:
+        status, _, _ = _split(_exchange(("127.0.0.1", port), b"GET /healthz HTTP/1.1\r\n\r\n",
+                                        timeout=2))
+    except OSError:
+        return False
+    return status.startswith("HTTP/1.1 ")

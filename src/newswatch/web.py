@@ -1,20 +1,31 @@
 """The optional [http] endpoint: /healthz, /metrics (Prometheus) and a status page.
 
-Served from the daemon's own event loop with asyncio streams (GET only, one
-request per connection, read-only), so a wedged loop also stops answering
-/healthz - which is what a health check should see. It shows feed names,
-public feed URLs (no user, password or query) and article titles; never
-target URLs. An article's link is an href only when it is http(s) (see
+Served from the daemon's own event loop with asyncio streams (GET and HEAD,
+one request per connection, read-only), so a wedged loop also stops
+answering /healthz - which is what a health check should see. It shows feed
+names, public feed URLs (no user, password or query) and article titles;
+never target URLs. An article's link is an href only when it is http(s) (see
 messages.safe_link); everything else shown is escaped text.
+
+It binds 127.0.0.1 unless `listen` names another host (it has no
+authentication). Whoever connects costs a file descriptor until the
+connection closes, so at most MAX_CONNECTIONS are open at once: past that,
+the one that has waited longest without sending its request is closed to
+make room (a client that connects and says nothing cannot keep a health
+check out), and a new one is closed at once when every open connection is
+being answered. A request must arrive whole within REQUEST_TIMEOUT, and its
+answer be taken within WRITE_TIMEOUT.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
 import logging
 import re
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -25,51 +36,136 @@ from .store import Store
 from .timestamps import parse_iso
 
 log = logging.getLogger(__name__)
-MAX_REQUEST = 8192
+MAX_REQUEST = 8192  # bytes of request line and headers
+MAX_CONNECTIONS = 100
+REQUEST_TIMEOUT = 5.0  # seconds
+WRITE_TIMEOUT = 10.0  # seconds
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+            500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def bind_address(listen: str) -> tuple[str, int]:
+    """`[http] listen` as (host, port): a bare port, or one with no host, is 127.0.0.1
+    (asyncio would read an empty host as every interface)."""
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 class StatusServer:
     def __init__(self, store: Store, config: Callable[[], Config],
-                 stats: Callable[[], dict[str, float]], healthy: Callable[[], str | None]) -> None:
+                 stats: Callable[[], dict[str, float]], healthy: Callable[[], str | None],
+                 max_connections: int = MAX_CONNECTIONS,
+                 request_timeout: float = REQUEST_TIMEOUT) -> None:
         self.store, self.config, self.stats, self.healthy = store, config, stats, healthy
-        self.server: asyncio.Server | None = None
+        self.max_connections, self.request_timeout = max_connections, request_timeout
+        self.socket: socket.socket | None = None
+        self._accepting: asyncio.Task[None] | None = None
+        self.open: set[asyncio.StreamWriter] = set()
+        self.waiting: dict[asyncio.StreamWriter, None] = {}  # no request yet; oldest first
 
     async def start(self, listen: str) -> None:
-        host, _, port = listen.rpartition(":")
-        self.server = await asyncio.start_server(self._handle, host.strip("[]"), int(port))
+        host, port = bind_address(listen)
+        loop = asyncio.get_running_loop()
+        family, _, _, _, address = (await loop.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE))[0]
+        self.socket = socket.create_server(address, family=family)
+        self.socket.setblocking(False)
+        self._accepting = asyncio.create_task(self._accept(self.socket))
         log.info("status page, /healthz and /metrics on http://%s/", listen)
 
     async def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
+        if self._accepting is not None:
+            self._accepting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._accepting
+        if self.socket is not None:
+            self.socket.close()
+        for writer in list(self.open):
+            writer.transport.abort()
+
+    async def _accept(self, listener: socket.socket) -> None:
+        """Accept one connection at a time (asyncio's server takes up to 100 before any
+        is looked at): past the limit, waiting ones are closed as new ones come."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                conn, _ = await loop.sock_accept(listener)
+            except OSError as e:  # out of descriptors (EMFILE), or a connection reset
+                log.warning("status page: cannot accept a connection: %s", e)
+                await asyncio.sleep(0.1)
+                continue
+            try:
+                await loop.connect_accepted_socket(self._protocol, conn)
+            except OSError:
+                conn.close()
+
+    def _protocol(self) -> asyncio.StreamReaderProtocol:
+        """A connection as a reader and a writer, handed to _handle."""
+        return asyncio.StreamReaderProtocol(asyncio.StreamReader(limit=MAX_REQUEST), self._handle)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self.open) >= self.max_connections and not self._make_room():
+            writer.transport.abort()
+            return
+        self.open.add(writer)
+        self.waiting[writer] = None
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            request = await self._read(reader)
+            if request is not None and writer in self.waiting:  # else closed to make room
+                del self.waiting[writer]
+                await self._answer(writer, *request)
+        finally:
+            self.waiting.pop(writer, None)
+            self.open.discard(writer)
+            writer.close()  # at once: nothing is left to send (see _answer)
+
+    def _make_room(self) -> bool:
+        """Close the connection that has waited longest for its request, if any."""
+        if not self.waiting:
+            return False
+        oldest = next(iter(self.waiting))
+        del self.waiting[oldest]
+        self.open.discard(oldest)
+        oldest.transport.abort()
+        return True
+
+    async def _read(self, reader: asyncio.StreamReader) -> tuple[str, int, str, bytes] | None:
+        """(method, status, content type, body) for the request; None when it did not
+        come whole in time (a slow or idle client, or one that left): no answer."""
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
+            return None
+        except asyncio.LimitOverrunError:
+            return "GET", 400, "text/plain", b"request head too large\n"
+        try:
             method, path, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
-            status, ctype, body = self.respond(method, path.split("?", 1)[0])
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
-                ValueError, ConnectionError):
-            status, ctype, body = 400, "text/plain", b"bad request\n"
+            return (method, *self.respond(method, path.split("?", 1)[0]))
+        except ValueError:
+            return "GET", 400, "text/plain", b"bad request\n"
         except Exception:  # noqa: BLE001 - a status page must never take the daemon down
             log.exception("status page failed")
-            status, ctype, body = 500, "text/plain", b"internal error\n"
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-                  500: "Internal Server Error", 503: "Service Unavailable"}[status]
-        writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
-                     f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n"
-                     "Connection: close\r\n\r\n".encode() + body)
+            return "GET", 500, "text/plain", b"internal error\n"
+
+    async def _answer(self, writer: asyncio.StreamWriter, method: str, status: int,
+                      ctype: str, body: bytes) -> None:
+        """Write the answer (HEAD: its headers only) and wait until it is all sent."""
+        allow = "Allow: GET, HEAD\r\n" if status == 405 else ""
+        head = (f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: {ctype}\r\n"
+                f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n{allow}"
+                "Connection: close\r\n\r\n").encode()
+        writer.transport.set_write_buffer_limits(high=0)  # drain() returns once all is sent
+        writer.write(head if method == "HEAD" else head + body)
         try:
-            await writer.drain()
-            writer.close()
-            await writer.wait_closed()
-        except ConnectionError:
-            pass
+            async with asyncio.timeout(WRITE_TIMEOUT):
+                await writer.drain()
+        except (TimeoutError, ConnectionError):
+            writer.transport.abort()  # close() would wait for a reader that never reads
 
     def respond(self, method: str, path: str) -> tuple[int, str, bytes]:
         if method not in ("GET", "HEAD"):
-            return 405, "text/plain", b"read-only: GET only\n"
+            return 405, "text/plain", b"read-only: GET and HEAD only\n"
         if path == "/healthz":
             problem = self.healthy()
             body = json.dumps({"status": problem or "ok"}).encode() + b"\n"
