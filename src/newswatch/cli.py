@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,10 +138,10 @@ def check(ctx: click.Context) -> None:
     config = _load(ctx)
     click.echo(f"{ctx.obj['config_path']}: OK")
     click.echo(f"  database: {config.settings.database}")
-    click.echo(f"  feeds:    {len(config.feeds)}")
+    click.echo(f"  feeds:    {len(config.feeds)}" + _paused(config.paused_feeds))
     click.echo(f"  targets:  {len(config.targets)} "
                f"({one_line(', '.join(t.name for t in config.targets))})")
-    click.echo(f"  rules:    {len(config.rules)}")
+    click.echo(f"  rules:    {len(config.rules)}" + _paused(config.paused_rules))
     for rule in config.rules:
         what = rule.query
         if rule.about:
@@ -151,6 +152,11 @@ def check(ctx: click.Context) -> None:
         click.echo(one_line(f"    {rule.name} -> {', '.join(config.targets_for(rule))}: {what}"))
     for note in _about_notes(config):
         click.echo(f"  note: {one_line(note)}")
+
+
+def _paused(items: tuple[Any, ...]) -> str:
+    names = ", ".join(i.name for i in items)
+    return one_line(f" (and {len(items)} paused: {names})") if items else ""
 
 
 def _about_notes(config: Config) -> list[str]:
@@ -189,12 +195,21 @@ def _open_store(config: Config) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @click.option("--status", type=click.Choice(["pending", "sent", "failed"]))
+@click.option("--rule", metavar="NAME", help="Only alerts of this rule.")
+@click.option("--feed", metavar="NAME", help="Only alerts on articles of this feed.")
+@click.option("--since", metavar="AGE", help="Only alerts this recent: 90m, 24h, 7d, ...")
 @click.pass_context
-def alerts(ctx: click.Context, as_json: bool, limit: int, status: str | None) -> None:
+def alerts(ctx: click.Context, as_json: bool, limit: int, status: str | None,
+           rule: str | None, feed: str | None, since: str | None) -> None:
     """List recent alerts: what matched, where it went, and whether it was sent."""
     config = _load(ctx, secrets=False)
+    try:
+        cutoff = now() - timedelta(seconds=config_module.parse_duration(since)) if since \
+            else None
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--since") from None
     store = _open_store(config)
-    rows = store.alerts(limit=limit, status=status) if store else []
+    rows = store.alerts(limit, status, rule, feed, cutoff) if store else []
     items = []
     for r in rows:
         rules = json.loads(r["rules"])
@@ -236,7 +251,7 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
     states = {r["name"]: r for r in store.feeds()} if store else {}
     late = dict(store.overdue(config.feeds, now())) if store else {}
     items = []
-    for feed in config.feeds:
+    for feed in sorted(config.feeds + config.paused_feeds, key=lambda f: f.name):
         s = states.get(feed.name, {})
         items.append({
             "name": feed.name, "url": public_url(feed.url), "tags": list(feed.tags),
@@ -245,7 +260,7 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
             "last_error": s.get("last_error"), "errors_in_a_row": s.get("error_count", 0),
             "articles_seen": s.get("articles_seen", 0), "next_poll": s.get("next_poll"),
             "moved_to": public_url(s["fetch_url"]) if s.get("fetch_url") else None,
-            "disabled": s.get("disabled"),
+            "disabled": s.get("disabled"), "paused": feed in config.paused_feeds,
             "overdue": feed.name in late})
     if as_json:
         click.echo(json_dumps(items))
@@ -259,6 +274,8 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
         if f["moved_to"]:
             state += f"; moved permanently to {f['moved_to']}: update the config"
         upcoming = "never (disabled)" if f["disabled"] else (f["next_poll"] or "soon")
+        if f["paused"]:
+            upcoming = "paused (enabled = false)"
         if f["overdue"]:
             upcoming += " (overdue: is the daemon running?)"
         table.add_row(*_cells(f["name"], state, str(f["articles_seen"]), f["last_poll"] or "-",
@@ -285,7 +302,7 @@ def _table(*columns: str) -> Any:
 def _cells(*values: str | None) -> list[Any]:
     """Table cells of plain text, one line each: a feed's title or a server's reason
     phrase is shown as written, never read as rich markup or terminal controls."""
-    return [rich_text(v, single=True) for v in values]
+    return list(values)
 
 
 def _print(renderable: Any) -> None:
@@ -374,10 +391,10 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     Uses the config's synonyms; article text is kept for `retention` (30 days).
     With --about, ranks stored articles by similarity to an intent.
     """
-    from datetime import timedelta
 
     config = _load(ctx, secrets=False)
-    rule_about = next((r for r in config.rules if r.name == rule_name and r.about), None)
+    every_rule = config.rules + config.paused_rules  # a paused rule can still be tried
+    rule_about = next((r for r in every_rule if r.name == rule_name and r.about), None)
     if about or rule_about:
         if rule_about:
             about, gate = rule_about.about, gate or rule_about.query or None
@@ -398,7 +415,7 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
 
     if bool(query) == bool(rule_name):
         raise click.UsageError("give a QUERY or --rule NAME (not both)")
-    rule = next((r for r in config.rules if r.name == rule_name), None)
+    rule = next((r for r in every_rule if r.name == rule_name), None)
     if rule_name and rule is None:
         raise click.ClickException(f"no rule named {rule_name!r} in {ctx.obj['config_path']}")
     try:

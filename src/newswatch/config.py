@@ -42,10 +42,11 @@ SECTION_KEYS = {
                   "retry_max", "parse_workers", "parse_timeout", "failures_to", "languages",
                   "story_window", "story_threshold", "allow_private_redirects",
                   "private_networks"},
-    "feeds": {"name", "url", "tags", "interval", "language", "headers"},
+    "feeds": {"name", "url", "tags", "interval", "language", "headers", "enabled"},
     "targets": {"name", "url", "digest", "max_per_hour", "quiet_hours", "timezone",
                 "title_template", "body_template", "timeout"},
-    "rules": {"name", "query", "notify", "feeds", "language", "about", "threshold", "mode"},
+    "rules": {"name", "query", "notify", "feeds", "language", "about", "threshold", "mode",
+              "enabled", "priority"},
     "http": {"listen"},
     "semantic": {"backend", "model", "query_prefix", "passage_prefix"},
     "synonyms": set(),  # any key
@@ -137,6 +138,13 @@ def _whole(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValueError("expected a whole number (0 or more)")
     return value
+
+
+def _priority(value: object) -> str:
+    if value not in ("normal", "high"):
+        raise ValueError('expected "normal" or "high" (high: sent through quiet hours '
+                         'and digests)')
+    return str(value)
 
 
 def _bool(value: object) -> bool:
@@ -530,7 +538,10 @@ def load(path: Path | str, secrets: bool = True) -> Config:
     settings = _settings(c, data)
 
     feeds: list[tuple[str, Feed | None]] = []
+    paused: set[str] = set()  # labels of feeds and rules with `enabled = false`
     for label, t in _tables(c, data, "feeds"):
+        if not c.get(t, "enabled", label, _bool, True):
+            paused.add(label)
         name = c.get(t, "name", label, _name, required=True)
         url = c.get(t, "url", label, _feed_url(not secrets), required=True)
         tags = c.get(t, "tags", label, _strings) or ()
@@ -560,7 +571,10 @@ def load(path: Path | str, secrets: bool = True) -> Config:
 
     rules: list[tuple[str, Rule | None]] = []
     for label, t in _counted_rules(c, data):
+        if not c.get(t, "enabled", label, _bool, True):
+            paused.add(label)
         name = c.get(t, "name", label, _name, required=True)
+        priority = c.get(t, "priority", label, _priority) or "normal"
         about = c.get(t, "about", label, _string) or ""
         query = c.get(t, "query", label, _query, required=not about) or ""
         threshold, top = 0.0, 0.0
@@ -580,7 +594,7 @@ def load(path: Path | str, secrets: bool = True) -> Config:
         _scope(c, label, scope, [f for _, f in feeds if f])
         language = c.get(t, "language", label, _language) or ""
         rules.append((label, Rule(name, query, notify, scope, language, about, threshold, top,
-                                  mode) if name and (query or about) else None))
+                                  mode, priority) if name and (query or about) else None))
 
     synonyms = _synonyms(c, data)
     _unique(c, feeds, "feed")
@@ -593,10 +607,12 @@ def load(path: Path | str, secrets: bool = True) -> Config:
     return Config(
         path=path.resolve(),
         settings=settings,
-        feeds=tuple(f for _, f in feeds if f),
+        feeds=tuple(f for label, f in feeds if f and label not in paused),
         targets=tuple(t for _, t in targets if t),
-        rules=tuple(r for _, r in rules if r),
+        rules=tuple(r for label, r in rules if r and label not in paused),
         synonyms=synonyms,
+        paused_feeds=tuple(f for label, f in feeds if f and label in paused),
+        paused_rules=tuple(r for label, r in rules if r and label in paused),
     )
 
 

@@ -89,7 +89,8 @@ class Delivery:
         if t.quiet_hours:
             quiet = (time.fromisoformat(t.quiet_hours[0].zfill(5)),
                      time.fromisoformat(t.quiet_hours[1].zfill(5)))
-        return Policy(t.digest, t.max_per_hour, quiet, t.timezone)
+        urgent = frozenset(r.name for r in self.p.config.rules if r.priority == "high")
+        return Policy(t.digest, t.max_per_hour, quiet, t.timezone, urgent)
 
     async def _deliver_target(self, target: str, items: list[Outgoing]) -> int:
         clock = self.p.clock()

@@ -45,6 +45,7 @@ class Rule:
     threshold: float = 0.0  # the similarity `about` must reach ...
     top: float = 0.0  # ... or, when set, be in this top fraction of recent articles (0.005)
     mode: str = "all"  # with about and query: "all" (query is a gate) or "any" (either)
+    priority: str = "normal"  # "high": sent at once, through quiet hours and digests
 
     @property
     def lexical(self) -> bool:
@@ -94,6 +95,10 @@ class Config:
     targets: tuple[Target, ...]
     rules: tuple[Rule, ...]
     synonyms: tuple[tuple[str, ...], ...] = ()  # groups of interchangeable words/phrases
+    # `enabled = false`: kept for display (`feeds`, `match --rule`, the status page),
+    # never polled or matched.
+    paused_feeds: tuple[Feed, ...] = ()
+    paused_rules: tuple[Rule, ...] = ()
 
     @property
     def about_rules(self) -> tuple[Rule, ...]:
@@ -127,7 +132,13 @@ class Article:
     row_id: int | None = field(default=None, compare=False)  # once stored: articles.id
 
     def identities(self) -> tuple[str, ...]:
-        """Every key under which this article counts as seen."""
+        """Every key under which this article counts as seen: its key first, then its
+        guid within its feed (which keeps it seen when the feed changes its links).
+
+        Nothing here may make two articles one: the key keeps a link's identifying
+        fragment and no fragmentless form of it is added (comments on one post stay
+        apart), and the parser leaves `guid` empty when a feed gives one guid to
+        items with other links (see identity.py)."""
         keys = [self.key]
         if self.guid:
             keys.append(f"guid:{self.feed}:{self.guid}")

@@ -8,6 +8,8 @@ Per target, three settings shape delivery, and none of them drops anything:
   the rest, and when the hour is used up they wait for the next.
 - `quiet_hours = "22:00-07:00"` (in the target's `timezone`): nothing is sent
   during them; what arrived meanwhile goes out as one digest when they end.
+An alert of a rule with `priority = "high"` goes out at once, on its own, through
+quiet hours and digests; only `max_per_hour` holds it (it is counted first).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Policy:
     max_per_hour: int = 0  # 0: no limit
     quiet: tuple[time, time] | None = None  # local start and end
     timezone: str = "UTC"
+    urgent: frozenset[str] = frozenset()  # rules with priority = "high"
 
     def quiet_period(self, now: datetime) -> tuple[datetime, datetime] | None:
         """The quiet period containing `now`, or else the latest one that ended before it."""
@@ -52,6 +55,21 @@ class Policy:
 def plan(policy: Policy, pending: list[Outgoing], now: datetime,
          messages_last_hour: int = 0) -> list[list[Outgoing]]:
     """The messages to send now, in order: each a list of alerts (one, or a digest)."""
+    urgent = [a for a in pending if policy.urgent.intersection(a.rules)]
+    rest = [a for a in pending if not policy.urgent.intersection(a.rules)]
+    sends = [[a] for a in urgent] + _held_back(policy, rest, now)
+    if policy.max_per_hour and sends:
+        room = policy.max_per_hour - messages_last_hour
+        if room <= 0:
+            return []
+        if len(sends) > room:
+            overflow = [a for message in sends[room - 1:] for a in message]
+            sends = [*sends[: room - 1], overflow]
+    return sends
+
+
+def _held_back(policy: Policy, pending: list[Outgoing], now: datetime) -> list[list[Outgoing]]:
+    """The messages quiet hours and digests let through now."""
     if not pending or policy.is_quiet(now):
         return []
     sends: list[list[Outgoing]] = []
@@ -69,13 +87,6 @@ def plan(policy: Policy, pending: list[Outgoing], now: datetime,
             sends.append(rest)
         rest = []
     sends.extend([a] for a in rest)
-    if policy.max_per_hour:
-        room = policy.max_per_hour - messages_last_hour
-        if room <= 0:
-            return []
-        if len(sends) > room:
-            overflow = [a for message in sends[room - 1:] for a in message]
-            sends = [*sends[: room - 1], overflow]
     return sends
 
 

@@ -427,9 +427,16 @@ class Store(FeedRows, SeenRows):
         params = [iso(now()), target] if target else [iso(now())]
         return self.conn.execute(sql, params).rowcount
 
-    def alerts(self, limit: int = 50, status: str | None = None) -> list[dict[str, Any]]:
-        where = "WHERE alerts.status = ?" if status else ""
-        params: list[Any] = [status] if status else []
+    def alerts(self, limit: int = 50, status: str | None = None, rule: str | None = None,
+               feed: str | None = None, since: datetime | None = None,
+               ) -> list[dict[str, Any]]:
+        """The latest alerts, newest first, of a status, a rule, a feed, since a time."""
+        filters = {"alerts.status = ?": status, "articles.feed = ?": feed,
+                   "alerts.created >= ?": iso(since) if since else None,
+                   "EXISTS (SELECT 1 FROM json_each(alerts.rules) WHERE value = ?)": rule}
+        chosen = {sql: value for sql, value in filters.items() if value is not None}
+        where = ("WHERE " + " AND ".join(chosen)) if chosen else ""
+        params: list[Any] = list(chosen.values())
         rows = self.db.query(
             "SELECT alerts.id, alerts.rules, alerts.target, alerts.status, alerts.created, "
             "alerts.sent, alerts.attempts, alerts.last_error, alerts.snippet, articles.url, "
