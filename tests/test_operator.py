@@ -120,7 +120,8 @@ def test_alerts_by_rule_feed_and_age(feed_server: FeedServer, webhook: Webhook,
                      [iso(datetime.now(UTC) - timedelta(days=10))])
 
     def titles(*args: str) -> list[str]:
-        return sorted(a["title"] for a in json.loads(invoke(path, "alerts", "--json", *args).output))
+        listed = json.loads(invoke(path, "alerts", "--json", *args).output)
+        return sorted(a["title"] for a in listed)
 
     assert len(titles()) == 3
     assert titles("--rule", "drones") == ["Drone attack on port", "Largest drone attack"]
@@ -130,3 +131,23 @@ def test_alerts_by_rule_feed_and_age(feed_server: FeedServer, webhook: Webhook,
     assert titles("--rule", "nope") == []
     bad = CliRunner().invoke(main, ["--config", str(path), "alerts", "--since", "soon"])
     assert bad.exit_code == 2 and "--since" in bad.output
+
+
+def test_why_an_alert_waits_and_until_when() -> None:
+    from newswatch.outbox import waiting
+
+    quiet = Policy(quiet=(time(11, 0), time(13, 0)), urgent=frozenset({"flash"}))
+    routine, flash = alert(1, "routine"), alert(2, "flash")
+    assert waiting(quiet, routine, [routine], T0) == ("quiet hours", T0 + timedelta(hours=1))
+    assert waiting(quiet, flash, [flash], T0) == ("sending", None)
+    digest = Policy(digest=3600)
+    later = alert(3, "routine", T0 + timedelta(minutes=20))
+    assert waiting(digest, later, [routine, later], T0 + timedelta(minutes=30)) == (
+        "digest", T0 + timedelta(hours=1))
+    capped = Policy(max_per_hour=5)
+    assert waiting(capped, routine, [routine], T0, messages_last_hour=5)[0] == \
+        "max_per_hour (5) reached"
+    retried = Outgoing(4, "hook", ("r",), "", 2, "f", "u", "t", None,
+                       iso(T0 + timedelta(minutes=4)), iso(T0))
+    assert waiting(Policy(), retried, [retried], T0) == ("retry 3", T0 + timedelta(minutes=4))
+    assert waiting(Policy(), routine, [routine], T0) == ("sending", None)

@@ -92,3 +92,25 @@ def _held_back(policy: Policy, pending: list[Outgoing], now: datetime) -> list[l
 
 def _created(alert: Outgoing, now: datetime) -> datetime:
     return parse_iso(alert.created) or now
+
+
+def waiting(policy: Policy, alert: Outgoing, pending: list[Outgoing], now: datetime,
+            messages_last_hour: int = 0) -> tuple[str, datetime | None]:
+    """Why a pending alert has not gone yet, and until when (None: not known).
+
+    `pending`: every pending alert of its target (a digest waits for its oldest).
+    """
+    retry = parse_iso(alert.next_attempt) if alert.attempts else None
+    if retry and retry > now:
+        return f"retry {alert.attempts + 1}", retry
+    if policy.max_per_hour and messages_last_hour >= policy.max_per_hour:
+        return f"max_per_hour ({policy.max_per_hour}) reached", None
+    if policy.urgent.intersection(alert.rules):
+        return "sending", None
+    if policy.is_quiet(now):
+        period = policy.quiet_period(now)
+        return "quiet hours", period[1] if period else None
+    if policy.digest:
+        oldest = min((_created(a, now) for a in pending), default=_created(alert, now))
+        return "digest", oldest + timedelta(seconds=policy.digest)
+    return "sending", None
