@@ -3,171 +3,52 @@
 parse_feed() raises ParseError and nothing else, in time linear in the body:
 an item it cannot read is skipped and named in the feed's warning, so one odd
 item never stops the feed, and every text it returns can be stored as UTF-8.
+
+Relative links are read against the document's base, which reaches both readers
+(and the JSON Feed reader) as an absolute `content-location` header: see
+with_base(). Links and identities come from identity.py, text from htmltext.py.
 """
 
 from __future__ import annotations
 
 import calendar
+import codecs
 import dataclasses
-import hashlib
 import io
-import json
 import logging
 import re
-import threading
 import typing
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html import unescape
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import regex
-from lxml import etree
-
-from . import xmlfeed
+from . import jsonfeed, xmlfeed
 from .errors import ParseError
+from .htmltext import clean, html_to_text, storable_text
+from .identity import _canonical as _canonical  # noqa: F401 - tests compare it with the shortcut
+from .identity import (
+    absolute_link,
+    article_key,
+    canonical_url,
+    document_base,
+    sha256,
+    without_shared_guids,
+)
 from .imports import lazy_chardet, without
 from .models import Article
 from .rules.text import detect_language, language_code
 
 with without("chardet", "cchardet"):
     import feedparser
-    from feedparser.datetimes import _parse_date
+    from feedparser.encodings import parse_content_type
 lazy_chardet(feedparser)
+
+__all__ = ["ParsedFeed", "canonical_url", "clean", "html_to_text", "parse_feed",
+           "read_with_feedparser", "storable", "storable_text", "with_base"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-_BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5",
-          "h6", "blockquote", "pre", "section", "article", "header", "footer", "figcaption",
-          "table", "hr", "dd", "dt"}
-_SKIP = {"script", "style", "template", "noscript", "iframe", "noembed", "noframes"}  # unseen
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-class _Text:
-    """An lxml parser target that keeps the text of an HTML fragment as it streams
-    by: no tree is built, so no depth limit cuts a deeply nested fragment short.
-    Block elements and comments separate words; inline elements do not."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.hidden = 0  # how deep inside <script>, <style>, ... the reader is
-
-    def start(self, tag: str, attrib: object) -> None:
-        if tag in _SKIP:
-            self.hidden += 1
-        elif tag in _BLOCK:
-            self.parts.append(" ")
-
-    def end(self, tag: str) -> None:
-        if tag in _SKIP:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in _BLOCK:
-            self.parts.append(" ")
-
-    def data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
-
-    def comment(self, text: str) -> None:
-        self.parts.append(" ")
-
-    def close(self) -> str:
-        text, self.parts, self.hidden = "".join(self.parts), [], 0
-        return text
-
-
-_readers = threading.local()
-
-
-def _markup_text(html: str) -> str:
-    """The text of HTML as libxml2's HTML5 tokenizer reads it: in one pass, so in
-    time linear in the input whatever it holds (unclosed tags or comments)."""
-    parser = getattr(_readers, "html", None)
-    if parser is None:  # one per thread: a parser holds its target's state while reading
-        # huge_tree: else a text over 10 MB is dropped whole; an HTML parser
-        # expands no entities, so that limit guards nothing here.
-        parser = _readers.html = etree.HTMLParser(target=_Text(), no_network=True,
-                                                  huge_tree=True)
-    return str(etree.fromstring(html, parser))
-
-
-def html_to_text(html: str) -> str:
-    """Plain text of an HTML fragment: tags gone, entities decoded, spaces folded.
-
-    Block-level tags separate words; inline ones (<b>, <a>, ...) do not.
-    """
-    if "<" not in html:
-        return clean(unescape(html))
-    # libxml2 cannot be handed a lone surrogate (lxml stops reading there).
-    return clean(_markup_text(storable_text(html)))
-
-
-def clean(text: str) -> str:
-    """NFC, with every run of white space (a no-break space too) made one space."""
-    text = _nfc(text).strip()
-    # Every white space character but the ASCII space is unprintable: most text
-    # is clean already and is not split into words and joined again.
-    if text.isprintable() and "  " not in text:
-        return text
-    return " ".join(text.split())
-
-
-# NFC sorts each run of combining marks by insertion, in time quadratic in the
-# run's length (80,000 marks: 6 s). No script puts more than 30 on one letter
-# (UAX #15's stream-safe limit), so longer runs are cut to 30 before NFC.
-_MARK_RUN = regex.compile(r"(\P{ccc=0}{30})\P{ccc=0}+")
-
-
-def _nfc(text: str) -> str:
-    if unicodedata.is_normalized("NFC", text):
-        return text
-    return unicodedata.normalize("NFC", _MARK_RUN.sub(r"\1", text))
-
-
-# A lone surrogate (from a JSON "\ud800") cannot be encoded as UTF-8, which
-# SQLite and every target need; a NUL ends a string in C. Each becomes U+FFFD.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def storable_text(text: str) -> str:
-    """The text with every character UTF-8 and C strings can hold (itself if it has)."""
-    if text.isascii() and "\x00" not in text:  # most text: two scans in C, no regex call
-        return text
-    return _UNSTORABLE.sub("\ufffd", text)
-
-
-# Already canonical: lower-case http(s) host, no port, user, query or fragment.
-_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(/[^?#\s]*)?")
-
-
-def canonical_url(url: str) -> str:
-    """Scheme and host lower-cased, default port, utm_* parameters and fragment removed.
-
-    A URL that cannot be taken apart (a port out of range, a lone surrogate in
-    its query) is its own canonical form: it still identifies its article.
-    """
-    if _PLAIN_URL.fullmatch(url):
-        return url if "/" in url[8:] else url + "/"
-    try:
-        return _canonical(url)
-    except ValueError:
-        return url.strip()
-
-
-def _canonical(url: str) -> str:
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if parts.port and parts.port != _DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{parts.port}"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not k.lower().startswith("utm_")]
-    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
 
 
 @dataclass(frozen=True)
@@ -180,8 +61,21 @@ class ParsedFeed:
 
 
 def parse_feed(feed: str, body: bytes, headers: dict[str, str] | None = None) -> ParsedFeed:
-    """Parse a feed body; raise ParseError if it is not a feed at all."""
+    """Parse a feed body; raise ParseError if it is not a feed at all.
+
+    Pass with_base(headers, url) as the headers to have relative links resolved.
+    """
     return _finished(feed, _read_any, body, headers)
+
+
+def with_base(headers: dict[str, str], url: str) -> dict[str, str]:
+    """The response headers, names lower-cased, with `content-location` the base the
+    document's relative links are read against: the server's Content-Location
+    resolved against `url` (where the body came from, after redirects), else `url`.
+    Without a usable base there is no such header: links are kept as written."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    base = document_base(url, lowered.pop("content-location", ""))
+    return {**lowered, "content-location": base} if base else lowered
 
 
 def read_with_feedparser(feed: str, body: bytes,
@@ -196,7 +90,8 @@ Reader = Callable[[str, bytes, dict[str, str]], ParsedFeed]
 def _finished(feed: str, read: Reader, body: bytes, headers: dict[str, str] | None) -> ParsedFeed:
     """The one way out of this module: ParseError, or articles that can be stored."""
     try:
-        parsed = read(feed, body, _checked(body, headers))
+        body, checked, ignored = _usable_encodings(body, _checked(body, headers))
+        parsed = read(feed, body, checked)
     except ParseError:
         raise
     except Exception as e:
@@ -204,8 +99,10 @@ def _finished(feed: str, read: Reader, body: bytes, headers: dict[str, str] | No
         # and its backoff, like any unreadable feed, instead of ending the poll.
         log.warning("feed=%s unreadable", feed, exc_info=True)
         raise ParseError(f"unreadable feed: {type(e).__name__}: {_describe(e)}") from None
+    warning = "; ".join(w for w in (ignored, parsed.warning) if w) or None
     return dataclasses.replace(parsed, title=storable_text(parsed.title[:_CAPS["title"]]),
-                               articles=[storable(a) for a in parsed.articles])
+                               articles=[storable(a) for a in parsed.articles],
+                               warning=warning)
 
 
 # Bounds, in characters: no headline or byline comes near 1,000, and few
@@ -238,13 +135,13 @@ _TEXTS_FIELDS = [name for name, kind in _TYPES.items() if kind == tuple[str, ...
 
 def _read_any(feed: str, body: bytes, headers: dict[str, str]) -> ParsedFeed:
     if _JSON_START.match(body) or "json" in headers.get("content-type", ""):
-        return _read_json_feed(feed, body)
+        return _read_json_feed(feed, body, _base(headers))
     fast = xmlfeed.read(body, headers)
     if fast is None:
         return _read_with_feedparser(feed, body, headers)
     title, ttl, declared, entries = fast
     language = _language(declared, entries)
-    articles, skipped = _articles(feed, entries, language)
+    articles, skipped = _articles(feed, entries, language, _base(headers))
     return ParsedFeed(clean(title), articles, _ttl_minutes(ttl), _warning(None, skipped),
                       language)
 
@@ -257,68 +154,29 @@ def _checked(body: bytes, headers: dict[str, str] | None) -> dict[str, str]:
     as HTTP names are any case and feedparser looks them up in lower case."""
     if not body or body.isspace():
         raise ParseError("empty body")
-    return {k.lower(): v for k, v in (headers or {}).items()}
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    if "content-location" in lowered:
+        # feedparser joins every link to this base, absolute ones too: a base it
+        # cannot take apart (a broken IPv6 host) would cost the document its links.
+        return with_base(lowered, "")
+    return lowered
 
 
-def _read_json_feed(feed: str, body: bytes) -> ParsedFeed:
-    """A JSON Feed (1.0 or 1.1, https://jsonfeed.org/version/1.1)."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as e:  # Recursion: nested deep
-        raise ParseError(f"not a feed: invalid JSON ({_describe(e)})") from None
-    if not isinstance(data, dict) or not str(data.get("version", "")).startswith(
-            "https://jsonfeed.org/version/"):
-        raise ParseError("not a feed: JSON without a JSON Feed version")
-    items = data.get("items")
-    if not isinstance(items, list):
-        raise ParseError("not a feed: a JSON Feed without an items list")
-    entries, odd = _each(lambda item: _json_entry(item, data), items)
-    language = _language(_str(data.get("language")), entries)
-    articles, skipped = _articles(feed, entries, language)
-    return ParsedFeed(clean(_str(data.get("title"))), articles,
+def _base(headers: dict[str, str]) -> str:
+    return headers.get("content-location", "")
+
+
+def _read_json_feed(feed: str, body: bytes, base: str) -> ParsedFeed:
+    document, items = jsonfeed.read(body)
+    entries, odd = _each(lambda item: jsonfeed.entry(item, document), items)
+    language = _language(_str(document.get("language")), entries)
+    articles, skipped = _articles(feed, entries, language, base)
+    return ParsedFeed(clean(_str(document.get("title"))), articles,
                       warning=_warning(None, odd + skipped), language=language)
 
 
 def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _json_id(value: object) -> str:
-    """An item's id as text; null (or a list, ...) is no id, not the id 'None'."""
-    if isinstance(value, str):
-        return value
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
-
-
-def _json_authors(obj: dict[str, Any]) -> list[Any]:
-    """1.1's authors, else 1.0's author; a value of another type names no one."""
-    authors = obj.get("authors")
-    if isinstance(authors, list) and authors:
-        return authors
-    return [obj["author"]] if obj.get("author") else []
-
-
-def _json_entry(item: object, feed: dict[str, Any]) -> dict[str, Any]:
-    """A JSON Feed item in the shape feedparser gives entries, for _article()."""
-    if not isinstance(item, dict):
-        raise ValueError(f"an item that is a JSON {type(item).__name__}, not an object")
-    authors = _json_authors(item) or _json_authors(feed)
-    names = [_str(a.get("name")) for a in authors if isinstance(a, dict)]
-    content = []
-    if _str(item.get("content_html")):
-        content.append({"type": "text/html", "value": item["content_html"]})
-    elif _str(item.get("content_text")):
-        content.append({"type": "text/plain", "value": item["content_text"]})
-    tags = item["tags"] if isinstance(item.get("tags"), list) else []
-    return {
-        "title": _str(item.get("title")), "title_detail": {"type": "text/plain"},
-        "summary": _str(item.get("summary")), "summary_detail": {"type": "text/plain"},
-        "content": content, "link": _str(item.get("url")) or _str(item.get("external_url")),
-        "id": _json_id(item.get("id")), "author": ", ".join(n for n in names if n),
-        "tags": [{"term": t} for t in tags if isinstance(t, str)],
-        "published_parsed": _parse_date(_str(item.get("date_published"))),
-        "updated_parsed": _parse_date(_str(item.get("date_modified"))),
-    }
 
 
 def _read_with_feedparser(feed: str, body: bytes, headers: dict[str, str]) -> ParsedFeed:
@@ -335,12 +193,12 @@ def _read_with_feedparser(feed: str, body: bytes, headers: dict[str, str]) -> Pa
         d, odd = _items_apart(*split, headers)
     if not d.entries and (d.bozo or not d.version):
         raise ParseError(_not_a_feed(d, body, headers))
-    language = _language(d.feed.get("language") or "", d.entries)
-    articles, skipped = _articles(feed, d.entries, language)
+    language = _language(_str(d.feed.get("language")), d.entries)
+    articles, skipped = _articles(feed, d.entries, language, _base(headers))
     malformed = None
     if d.bozo:
         malformed = f"malformed feed, read anyway: {_describe(d.get('bozo_exception'))}"
-    return ParsedFeed(clean(d.feed.get("title", "")), articles, _ttl(d),
+    return ParsedFeed(clean(_str(d.feed.get("title"))), articles, _ttl(d),
                       _warning(malformed, odd + skipped), language)
 
 
@@ -357,6 +215,42 @@ def _items_apart(head: bytes, items: list[bytes], tail: bytes,
     found, skipped = _each(lambda item: _feedparser(head + item + tail, headers).entries, items)
     d["entries"] = [entry for entries in found for entry in entries]
     return d, skipped
+
+
+# feedparser's own reading of the encoding declared in the document's first line.
+_XML_ENCODING = re.compile(rb"<\?.*encoding=['\"](.*?)['\"].*\?>")
+
+
+def _usable_encodings(body: bytes, headers: dict[str, str]) -> tuple[
+        bytes, dict[str, str], str | None]:
+    """The document without an encoding name a reader would fail on (bytes that are
+    not UTF-8, a NUL, Python's 'undefined' codec), and a note naming it.
+
+    feedparser reads a document declared in an encoding it does not know as UTF-8
+    or windows-1252, with a warning; a name it would fail on is read the same way."""
+    ignored = []
+    mime, charset = parse_content_type(headers.get("content-type", ""))
+    if charset and not _usable_encoding(charset):
+        headers = {**headers, "content-type": mime}
+        ignored.append(charset)
+    bom = len(codecs.BOM_UTF8) if body.startswith(codecs.BOM_UTF8) else 0
+    declared = _XML_ENCODING.match(body[:bom + 1024], bom)  # a declaration is short
+    if declared and not _usable_encoding(declared[1]):
+        body = body[:declared.start(1)] + body[declared.end(1):]
+        ignored.append(declared[1].decode("utf-8", "replace"))
+    if not ignored:
+        return body, headers, None
+    return body, headers, "unusable encoding name ignored: " + ", ".join(map(repr, ignored))
+
+
+def _usable_encoding(name: str | bytes) -> bool:
+    try:
+        text = name.decode("utf-8") if isinstance(name, bytes) else name
+        return codecs.lookup(text).name != "undefined"
+    except LookupError:
+        return True  # unknown: feedparser tries UTF-8 and others instead
+    except ValueError:  # not UTF-8 (UnicodeDecodeError), or a NUL in it
+        return False
 
 
 # feedparser turns a character reference into a character and encodes it as
@@ -391,8 +285,10 @@ def _each(read: Callable[[Any], T | None], items: Iterable[Any]) -> tuple[list[T
     return done, skipped
 
 
-def _articles(feed: str, entries: list[Any], language: str) -> tuple[list[Article], list[str]]:
-    return _each(lambda e: _article(feed, e, language), entries)
+def _articles(feed: str, entries: list[Any], language: str,
+              base: str) -> tuple[list[Article], list[str]]:
+    articles, skipped = _each(lambda e: _article(feed, e, language, base), entries)
+    return without_shared_guids(articles), skipped
 
 
 def _warning(malformed: str | None, skipped: list[str]) -> str | None:
@@ -440,26 +336,35 @@ def _ttl_minutes(ttl: str) -> float | None:
     return float(ttl) * 60 if _TTL.fullmatch(ttl) else None
 
 
-def _text(detail: Any, value: str) -> str:
-    kind = (detail or {}).get("type", "text/html")
+def _text(detail: Any, value: object) -> str:
+    if not isinstance(value, str):
+        return ""
+    kind = _str((detail or {}).get("type")) or "text/html"
     return html_to_text(value) if "html" in kind else clean(value)
 
 
-def _article(feed: str, e: Any, language: str = "") -> Article | None:
-    title = _text(e.get("title_detail"), e.get("title", ""))
-    summary = _text(e.get("summary_detail"), e.get("summary", ""))
-    content = " ".join(_text(c, c.get("value", "")) for c in e.get("content", []))
+def _article(feed: str, e: Any, language: str = "", base: str = "") -> Article | None:
+    """An entry as either reader (or the JSON Feed reader) gives it, as an Article.
+    A field of another type than the reader promises (None) reads as empty."""
+    title = _text(e.get("title_detail"), e.get("title"))
+    summary = _text(e.get("summary_detail"), e.get("summary"))
+    content = " ".join(_text(c, c.get("value")) for c in e.get("content") or []
+                       if isinstance(c, dict))
     if content == summary:
         summary = ""  # feedparser copies content into summary for some feeds
-    link = _bounded_link(e.get("link") or "")
-    guid = _bounded_id((e.get("id") or "").strip())
+    link = absolute_link(_bounded_link(_str(e.get("link"))), base)
+    guid = _bounded_id(_str(e.get("id")).strip())
     if not (title or summary or content or link):
         return None
     return Article(
-        feed=feed, key=_key(feed, link, guid, title), url=link, title=title, summary=summary,
-        content=content, published=_published(e), guid=guid, author=clean(e.get("author", "")),
-        categories=tuple(t.get("term", "") for t in e.get("tags", []) if t.get("term")),
-        language=language)
+        feed=feed, key=article_key(feed, link, guid, title), url=link, title=title,
+        summary=summary, content=content, published=_published(e), guid=guid,
+        author=clean(_str(e.get("author"))), categories=_categories(e), language=language)
+
+
+def _categories(e: Any) -> tuple[str, ...]:
+    tags = e.get("tags") or []
+    return tuple(term for t in tags if isinstance(t, dict) and (term := _str(t.get("term"))))
 
 
 # A link or id longer than this is no address anyone opens: the link is
@@ -473,25 +378,13 @@ def _bounded_link(link: str) -> str:
 
 
 def _bounded_id(guid: str) -> str:
-    return guid if len(guid) <= _MAX_ID else "sha256:" + _sha256(guid)
-
-
-def _sha256(text: str) -> str:
-    # surrogatepass: a lone surrogate (made U+FFFD on the way out) must not stop the hash
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _key(feed: str, link: str, guid: str, title: str) -> str:
-    """The identity used for dedupe: canonical link, else guid, else a hash of the title."""
-    if link.startswith(("http://", "https://")):
-        return canonical_url(link)
-    if guid:
-        return f"guid:{feed}:{guid}"
-    return "hash:" + _sha256(f"{feed}\n{title}")[:32]
+    return guid if len(guid) <= _MAX_ID else "sha256:" + sha256(guid)
 
 
 def _published(e: Any) -> datetime | None:
-    parsed = e.get("published_parsed") or e.get("updated_parsed")
+    # dict.get: feedparser's own get() answers a missing updated_parsed with the
+    # published one and a DeprecationWarning (an error where warnings are).
+    parsed = dict.get(e, "published_parsed") or dict.get(e, "updated_parsed")
     if not parsed:
         return None
     try:

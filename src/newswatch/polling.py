@@ -37,7 +37,7 @@ from .errors import FetchError, NewswatchError, ParseError
 from .fetch import Response, public_url
 from .models import Article, Config, Feed, Match
 from .network import Network
-from .parse import ParsedFeed
+from .parse import ParsedFeed, with_base
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline
@@ -154,8 +154,9 @@ class Poller:
             log.debug("feed=%s not modified", feed.name)
             return PollResult(feed.name, response.status)
         settings = config.settings
-        args = (feed.name, response.body, response.headers, response.encoding,
-                settings.max_body)
+        # Relative links are read against the URL the body came from, after redirects.
+        headers = with_base(response.headers, response.url or feed.url)
+        args = (feed.name, response.body, headers, response.encoding, settings.max_body)
         if not state.polled:  # first poll: older articles are recorded, not alerted
             cutoff = started - timedelta(seconds=settings.backfill)
             parsed, matches = await p.parsers.parse_and_match(*args, cutoff)
