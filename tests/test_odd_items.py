@@ -19,7 +19,13 @@ import pytest
 
 from newswatch.errors import ParseError
 from newswatch.models import Article
-from newswatch.parse import ParsedFeed, parse_feed, read_with_feedparser, with_base
+from newswatch.parse import (
+    ParsedFeed,
+    _article,
+    parse_feed,
+    read_with_feedparser,
+    with_base,
+)
 from newswatch.store import Store
 
 VALID_TITLE = "Largest drone attack on Odesa"
@@ -247,6 +253,27 @@ def test_a_link_that_cannot_be_read_against_the_base_keeps_its_item(link: str,
         parsed = read("odd", body, BASE)
         assert [(a.title, a.url) for a in parsed.articles] == [
             ("Odd link", url), (VALID_TITLE, VALID_LINK)]
+
+
+def test_a_content_location_that_cannot_be_read_costs_no_link() -> None:
+    """feedparser joins every link to its base, absolute ones too: a base it cannot
+    take apart would leave the document without links."""
+    body = rss("<title>Relative</title><link>/rel</link>")
+    for headers in ({"Content-Location": "http://[::1/"},
+                    {"Content-Location": "http://h.example:99999/"}):
+        for read in (parse_feed, read_with_feedparser):
+            parsed = read("odd", body, headers)
+            assert [a.url for a in parsed.articles] == ["/rel", VALID_LINK]
+
+
+def test_an_entry_of_nones_is_an_article_or_nothing() -> None:
+    """Each reader promises text; a None in any field reads as empty, not as a crash."""
+    fields = ("title", "title_detail", "summary", "summary_detail", "content", "link", "id",
+              "author", "tags", "published_parsed", "updated_parsed")
+    assert _article("odd", dict.fromkeys(fields)) is None
+    article = _article("odd", {**dict.fromkeys(fields), "title": "Only a title",
+                               "content": [{"type": None, "value": None}], "tags": [None]})
+    assert article is not None and (article.title, article.content) == ("Only a title", "")
 
 
 @pytest.mark.parametrize("content_type", [
