@@ -31,6 +31,7 @@ from .imports import without
 from .models import Article
 from .store_feeds import FeedRows
 from .store_seen import SeenRows
+from .store_status import StatusRows
 from .timestamps import iso, now, parse_iso
 from .urls import has_credentials, redact_text, redacted
 
@@ -59,7 +60,7 @@ class Outgoing:
     article_id: int = 0
 
 
-class Store(FeedRows, SeenRows):
+class Store(FeedRows, SeenRows, StatusRows):
     def __init__(self, path: Path | str) -> None:
         if sqlite3.sqlite_version_info < (3, 35):  # INSERT ... RETURNING
             raise StorageError(f"newswatch needs SQLite 3.35 or newer; Python's sqlite3 "
