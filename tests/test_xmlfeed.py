@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from feedparser.mixin import _FeedParserMixin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,21 +22,26 @@ from newswatch.parse import parse_feed, read_with_feedparser
 FEEDS = Path(__file__).parent / "feeds"
 sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
 
+NAMESPACES = ('xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+              'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+              'xmlns:media="http://search.yahoo.com/mrss/" '
+              'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '
+              'xmlns:atom="http://www.w3.org/2005/Atom"')
 RSS_HEAD = ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" '
-            'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
-            'xmlns:dc="http://purl.org/dc/elements/1.1/" '
-            'xmlns:media="http://search.yahoo.com/mrss/" '
-            'xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>T</title>')
-ATOM_HEAD = '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+            f'{NAMESPACES}><channel><title>T</title>')
+ATOM_HEAD = ('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" '
+             'xmlns:media="http://search.yahoo.com/mrss/"><title>A</title>')
 XML = {"Content-Type": "application/rss+xml; charset=utf-8"}
+BASE = "http://127.0.0.1/feeds/doc.xml"
+WITH_BASE = {"content-type": "application/xml", "content-location": BASE}
 
 
 def rss(*items: str, head: str = RSS_HEAD) -> bytes:
     return (head + "".join(f"<item>{i}</item>" for i in items) + "</channel></rss>").encode()
 
 
-def atom(*entries: str) -> bytes:
-    return (ATOM_HEAD + "".join(f"<entry>{e}</entry>" for e in entries) + "</feed>").encode()
+def atom(*entries: str, head: str = ATOM_HEAD) -> bytes:
+    return (head + "".join(f"<entry>{e}</entry>" for e in entries) + "</feed>").encode()
 
 
 def same(body: bytes, headers: dict[str, str] | None = None) -> bool:
@@ -69,6 +75,12 @@ FAST = [
     rss("<title>t</title><media:content url='https://x.example/i.jpg'/><enclosure url='u'/>"),
     rss("<title>\u0412\u0456\u0439\u043d\u0430 \u2014 \u65e0\u4eba\u673a</title>"),
     rss("<title>one</title>", "<title>two</title><!-- a comment -->"),
+    rss("<title>t</title><dc:title>other</dc:title>"),
+    rss("<title>t</title><media:title>m</media:title>"),
+    rss("<title>t</title><description>a</description><description>b</description>"),
+    rss("<title>t</title><atom:link href='https://x.example/'/>"),
+    rss("<title>t</title><source url='https://y.example/'>Y</source>"),
+    rss("<title>t</title>", head=RSS_HEAD.replace("utf-8", "iso-8859-1")),  # charset wins
     atom("<title>Atom</title><link href='https://x.example/a'/><id>urn:x:1</id>"
          "<updated>2026-11-24T06:00:00Z</updated><summary>S</summary>"),
     atom("<title type='html'>&lt;b&gt;Bold&lt;/b&gt; headline</title><id>https://x.example/i</id>"),
@@ -82,24 +94,26 @@ FAST = [
     atom("<title>t</title><author><name>Bob</name></author><published>2026-11-24T06:00:00+01:00"
          "</published><updated>2026-11-25T06:00:00Z</updated>"),
     atom("<content>text content only</content><id>urn:3</id>"),
+    atom("<title>t</title><content src='https://x.example/c'/>"),
     rss("<title>Мова</title>", head=RSS_HEAD + "<language>uk-UA</language>"),
     rss("<title>Langue</title>", head=RSS_HEAD + "<dc:language>fr</dc:language>"),
     atom("<title>Sprache</title><id>urn:4</id>").replace(b"<feed ", b'<feed xml:lang="de" '),
 ]
 
 SLOW = [
-    rss("<title>t</title><dc:title>other</dc:title>"),
-    rss("<title>t</title><media:title>m</media:title>"),
-    rss("<title>t</title><description>a</description><description>b</description>"),
-    rss("<title>t</title><atom:link href='https://x.example/'/>"),
     atom("<title type='xhtml'><div xmlns='http://www.w3.org/1999/xhtml'>X</div></title>"),
-    atom("<title>t</title><content src='https://x.example/c'/>"),
     atom("<title>t</title><content type='image/png'>aGVsbG8=</content>"),
     rss("<title>&nbsp; undefined entity</title>"),  # not well-formed: feedparser's loose reader
-    rss("<title>t</title>", head=RSS_HEAD.replace("utf-8", "iso-8859-1")),
     b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY e "x">]><rss version="2.0"><channel>'
     b"<title>T</title><item><title>&e;</title></item></channel></rss>",
-    rss("<title>t</title><source url='https://y.example/'>Y</source>"),
+    rss("<title>t</title><description>a <b>bold</b> word</description>"),  # markup inside
+    rss("<title>t</title><georss:where xmlns:georss='http://www.georss.org/georss'/>"),
+    rss("<title>t</title>").replace(b'version="1.0"', b'version="1.1"'),
+    # Prefixes swapped: feedparser reads dc:creator as media:creator.
+    rss("<title>t</title><media:creator>x</media:creator>").replace(
+        b'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/"',
+        b'xmlns:dc="http://search.yahoo.com/mrss/" xmlns:media="http://purl.org/dc/elements/1.1/"'),
+    rss(),  # no items: feedparser's reader tells an empty feed from a broken one
 ]
 
 
@@ -121,6 +135,142 @@ def test_unusual_documents_are_left_to_feedparser(body: bytes) -> None:
     assert not same(body)
 
 
+MASTODON = rss("<description>&lt;p&gt;Toot&lt;/p&gt;</description>"
+               "<link>https://m.example/@a/1</link><media:content url='https://m.example/i.png' "
+               "type='image/png' fileSize='1' medium='image'><media:rating scheme='urn:simple'>"
+               "nonadult</media:rating><media:description type='plain'>A cat asleep"
+               "</media:description></media:content>")
+NEWS_PHOTO = rss("<title>Dam breached</title><link>https://n.example/a</link><description>D"
+                 "</description><media:content url='https://n.example/p.jpg' medium='image'>"
+                 "<media:title>Flooded street</media:title><media:description>Residents wade"
+                 "</media:description><media:credit role='photographer'>AP</media:credit>"
+                 "<media:category scheme='urn:s' label='Floods'>floods</media:category>"
+                 "</media:content>")
+LINK_URL = rss("<title>t</title><link url='https://x.example/u'/>")
+OUTSIDE = (RSS_HEAD + "</channel><item><title>Outside</title>"
+           "<link>https://x.example/o</link></item></rss>").encode()
+TWO_TITLES = rss("<title>First</title><title>Second</title>")
+ATOM_NAME = atom("<title>t</title><author><name>Jos\u00c3\u00a9 \u0093Pepe\u0094</name>"
+                 "<email>j@x.example</email></author>")
+FEED_BASE = atom("<title>t</title><link href='2026/story'/><id>urn:i</id>").replace(
+    b"<feed ", b'<feed xml:base="https://b.example/blog/" ')
+NESTED_BASE = atom("<title>t</title><link href='story'/><id>story#1</id>").replace(
+    b"<entry>", b'<entry xml:base="sub/">').replace(
+    b"<feed ", b'<feed xml:base="https://b.example/blog/" ')
+DOCUMENT_BASE = rss("<title>t</title><link>/a/b?c=1</link>", "<title>u</title><guid>p/2</guid>",
+                    "<title>v</title><guid isPermaLink='false'>p/3</guid>")
+EN = {**XML, "Content-Language": "en"}
+
+# Each construct the fast reader once read otherwise than feedparser, as feedparser
+# reads it: (construct, document, headers). Each must take the fast path.
+CONSTRUCTS = [
+    # A server's Content-Language is the language of a feed that declares none.
+    ("content-language", rss("<title>Strike on the port</title>"), EN),
+    ("content-language", rss("<title>t</title>"), {**XML, "Content-Language": "de_DE"}),
+    ("content-language", rss("<title>t</title>", head=RSS_HEAD + "<language>fr</language>"),
+     {**XML, "Content-Language": "en"}),
+    ("content-language", atom("<title>t</title>").replace(b"<feed ", b'<feed xml:lang="uk" '),
+     {**XML, "Content-Language": "en"}),
+    ("content-language", rss("<title>t</title>").replace(b"<rss ", b'<rss xml:lang="" '),
+     {**XML, "Content-Language": "en"}),
+    # Mastodon: an image's alt text in media:content.
+    ("media", MASTODON, XML),
+    # A news photo: title, caption, credit and category inside media:content.
+    ("media", NEWS_PHOTO, XML),
+    # A caption before the description: feedparser keeps the caption as summary.
+    ("media", rss("<title>t</title><media:group><media:description>Caption"
+                  "</media:description></media:group><description>Story</description>"), XML),
+    ("media", rss("<media:group><media:title>Video</media:title></media:group>"
+                  "<media:keywords>war, drones,,talks</media:keywords>"), XML),
+    ("media", atom("<title>Video</title><link href='https://y.example/w'/><media:group>"
+                   "<media:title>Video</media:title><media:content url='https://y.example/v' "
+                   "type='application/x-shockwave-flash'/><media:thumbnail "
+                   "url='https://y.example/t.jpg'/><media:description>What it shows"
+                   "</media:description></media:group>"), XML),
+    # <link> with url= or uri= (feedparser takes them as href), rel in any case.
+    ("link attributes", LINK_URL, XML),
+    ("link attributes", rss("<title>t</title><link uri='https://x.example/u'>text</link>"), XML),
+    ("link attributes", rss("<title>t</title><atom:link rel='Alternate' type='TEXT/HTML' "
+                            "href='https://x.example/alt'/>"), XML),
+    ("link attributes", atom("<title>t</title><link rel='ALTERNATE' href='https://x.example/a'/>"
+                             "<link rel='self' href='https://x.example/s'/>"), XML),
+    ("link attributes", atom("<title>t</title><link href='https://x.example/h' "
+                             "uri='https://x.example/uri'/>"), XML),
+    # lang= and base= without the xml: prefix.
+    ("unprefixed lang and base", rss("<title>t</title>").replace(b"<rss ", b'<rss lang="it" '),
+     XML),
+    ("unprefixed lang and base",
+     rss("<title>t</title><link>a/b</link>").replace(b"<item>", b'<item base="http://o.example/d/">'),
+     WITH_BASE),
+    # Items beside the channel, not inside it.
+    ("items outside channel", OUTSIDE, XML),
+    ("items outside channel", (RSS_HEAD + "<item><title>In</title></item></channel>"
+                               "<item><title>Out</title></item></rss>").encode(), XML),
+    # Of two titles feedparser keeps the first, unless a later one is less deep.
+    ("two titles", TWO_TITLES, XML),
+    ("two titles", rss("<title></title><title>Second</title>"), XML),
+    ("two titles", rss("<title>t</title>", head=RSS_HEAD + "<title>Second feed title</title>"),
+     XML),
+    ("two titles", rss("<title>t</title>", head=RSS_HEAD + "<image><url>https://x.example/i.png"
+                       "</url><title>Logo</title></image><title>After the image</title>"), XML),
+    ("two titles", rss("<dc:title>Dublin</dc:title><title>RSS</title><media:title>M"
+                       "</media:title>"), XML),
+    # lastBuildDate in an item; names in capitals.
+    ("dates and case", rss("<title>t</title><lastBuildDate>Tue, 24 Nov 2026 07:00:00 GMT"
+                           "</lastBuildDate>"), XML),
+    ("dates and case", rss("<title>t</title><PubDate>Tue, 24 Nov 2026 07:00:00 GMT</PubDate>"
+                           "<Category>Caps</Category>"), XML),
+    ("dates and case", rss("<title>t</title>", head=RSS_HEAD + "<Language>pl</Language>"
+                           "<TTL>45</TTL>"), XML),
+    # Atom names and emails are not repaired as other text is; an RSS author is.
+    ("authors", ATOM_NAME, XML),
+    ("authors", atom("<title>t</title><author><name>First</name></author>"
+                     "<author><name>Second</name><uri>/u</uri></author>"), WITH_BASE),
+    ("authors", atom("<title>t</title><author>Text only (t@x.example)</author>"), XML),
+    ("authors", rss("<title>t</title><author>Jos\u00c3\u00a9 (j@x.example)</author>"), XML),
+    ("authors", rss("<title>t</title><dc:creator>Ann</dc:creator><itunes:author>Bo"
+                    "</itunes:author>"), XML),
+    # A ttl that is not ASCII digits reads as no ttl; the last ttl counts.
+    ("ttl", rss("<title>t</title>", head=RSS_HEAD + "<ttl>\u0663\u0660</ttl>"), XML),
+    ("ttl", rss("<title>t</title>", head=RSS_HEAD + "<ttl>\u00b2</ttl>"), XML),
+    ("ttl", rss("<title>t</title>", head=RSS_HEAD + "<ttl>30</ttl><ttl> 60 </ttl>"), XML),
+    ("ttl", rss("<title>t</title>", head=RSS_HEAD + "<ttl unit='m'>30</ttl>"), XML),
+    # Relative links: against xml:base on any ancestor, else the document's base.
+    ("base", FEED_BASE, WITH_BASE),
+    ("base", NESTED_BASE, WITH_BASE),
+    ("base", DOCUMENT_BASE, WITH_BASE),
+    ("base", rss("<title>t</title><enclosure url='x.mp3'/><link>rel</link>").replace(
+        b"<channel>", b'<channel><image xml:base="https://img.example/"><url>i</url></image>'),
+     WITH_BASE),
+]
+
+
+@pytest.mark.parametrize(("construct", "body", "headers"), CONSTRUCTS,
+                         ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(CONSTRUCTS)])
+def test_constructs_read_as_feedparser_reads_them(construct: str, body: bytes,
+                                                  headers: dict[str, str]) -> None:
+    assert same(body, headers), f"{construct}: expected the fast path to take this document"
+
+
+@pytest.mark.parametrize(("body", "headers", "field", "value"), [
+    (rss("<title>Strike on the port</title>"), EN, "language", "en"),
+    (MASTODON, XML, "content", "A cat asleep"),
+    (NEWS_PHOTO, XML, "content", "Residents wade"),
+    (LINK_URL, XML, "url", "https://x.example/u"),
+    (OUTSIDE, XML, "title", "Outside"),
+    (TWO_TITLES, XML, "title", "First"),
+    (ATOM_NAME, XML, "author", "Jos\u00c3\u00a9 \u0093Pepe\u0094 (j@x.example)"),
+    (FEED_BASE, WITH_BASE, "url", "https://b.example/blog/2026/story"),
+    (NESTED_BASE, WITH_BASE, "url", "https://b.example/blog/sub/story"),
+    (DOCUMENT_BASE, WITH_BASE, "url", "http://127.0.0.1/a/b?c=1"),
+])
+def test_what_the_constructs_give(body: bytes, headers: dict[str, str], field: str,
+                                  value: str) -> None:
+    """Spot checks that the constructs above reach the articles at all."""
+    [article, *_] = parse_feed("f", body, headers).articles
+    assert getattr(article, field) == value
+
+
 @pytest.mark.parametrize(("headers", "fast"), [
     ({"Content-Type": "application/rss+xml"}, True),
     ({}, True),
@@ -128,11 +278,23 @@ def test_unusual_documents_are_left_to_feedparser(body: bytes) -> None:
     ({"Content-Type": "text/xml; charset=UTF-8"}, True),
     ({"Content-Type": "application/xml; charset=windows-1251"}, False),
     ({"Content-Type": "text/html; charset=utf-8"}, False),
-    ({"Content-Type": "application/xml", "Content-Location": "https://x.example/f"}, False),
+    ({"Content-Type": "text/xml2; charset=utf-8"}, False),  # not an XML type to feedparser
+    ({"Content-Type": "Application/XML"}, False),  # nor is this: it compares case and all
+    ({"Content-Type": "application/xml", "Content-Location": "https://x.example/f"}, True),
+    ({"Content-Location": "https://x.example/f"}, False),  # no Content-Type: flagged
 ])
 def test_headers_decide_the_path(headers: dict[str, str], fast: bool) -> None:
     assert same(rss("<title>Zaporizhzhia \u2014 \u0437\u0430\u0432\u043e\u0434</title>"),
                 headers) is fast
+
+
+def test_handlers_mirror_feedparsers() -> None:
+    """Each handler replayed is one feedparser has, start and end alike; the rest of
+    feedparser's handlers send a document to feedparser."""
+    for name in set(xmlfeed._STARTS) | set(xmlfeed._ENDS):
+        assert (name in xmlfeed._STARTS) == hasattr(_FeedParserMixin, f"_start_{name}"), name
+        assert (name in xmlfeed._ENDS) == hasattr(_FeedParserMixin, f"_end_{name}"), name
+    assert {"gml_pos", "psc_chapter", "body", "where"} <= xmlfeed._REFUSED
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in FEEDS.glob("*.xml")))
@@ -154,6 +316,7 @@ def test_farm_feeds() -> None:
     for i in range(6):
         body = (_atom if i % 3 == 2 else _rss)(i, farm.items[i]).encode()
         assert same(body), f"farm feed {i} should take the fast path"
+        assert same(body, {**WITH_BASE, "content-language": "en"})
 
 
 _PIECES = list("ab <>&;#/\"'é\u0416\u65e0 \n") + [
@@ -176,6 +339,43 @@ def test_random_items_read_alike(items: list[tuple[str, str, str, bool]]) -> Non
     assert same(rss(*rendered))
     assert same(atom(*(f"<title type='html'>{_escape(t)}</title><summary>{_escape(s)}</summary>"
                 f"<id>{_escape(i)}</id>" for t, s, i, _ in items)))
+
+
+# Elements feeds carry, in and out of place: random documents built from them are
+# read alike (or left to feedparser), whatever the nesting.
+_LEAVES = ["title", "description", "link", "guid", "author", "pubDate", "category",
+           "dc:creator", "dc:date", "dc:title", "content:encoded", "media:title",
+           "media:description", "media:keywords", "media:category", "itunes:summary",
+           "lastBuildDate", "Language", "TTL", "atom:link", "atom:summary", "atom:id", "name",
+           "email", "uri", "source", "foo:title", "image", "enclosure", "itunes:keywords"]
+_CONTAINERS = ["media:group", "media:content", "image", "source", "author", "atom:author",
+               "textinput", "foo:box", "item"]
+_VALUES = ["Plain", "", "Caf\u00c3\u00a9", "\u0093x", "a &amp; b", "&lt;b&gt;b&lt;/b&gt;",
+           "jo@x.example (Jo)", "rel/a", "https://x.example/a", "2026-11-24T06:00:00Z", "30",
+           "a, b,,c"]
+_ATTRIBUTES = ["", " href='https://x.example/h'", " url='u'", " rel='Alternate'", " type='html'",
+               " isPermaLink='false'", " term='t'", " xml:base='https://b.example/d/'",
+               " base='sub/'", " lang='de'"]
+
+
+@st.composite
+def _element(draw: st.DrawFn, depth: int = 0) -> str:
+    attributes = draw(st.sampled_from(_ATTRIBUTES))
+    if depth < 2 and draw(st.booleans()):
+        name = draw(st.sampled_from(_CONTAINERS))
+        children = draw(st.lists(_element(depth + 1), max_size=3))
+        return f"<{name}{attributes}>{''.join(children)}</{name}>"
+    name = draw(st.sampled_from(_LEAVES))
+    return f"<{name}{attributes}>{draw(st.sampled_from(_VALUES))}</{name}>"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_element(), max_size=6), min_size=1, max_size=3),
+       st.lists(_element(), max_size=3), st.sampled_from([XML, WITH_BASE]))
+def test_random_documents_read_alike(items: list[list[str]], channel: list[str],
+                                     headers: dict[str, str]) -> None:
+    head = RSS_HEAD.replace("<rss ", '<rss xmlns:foo="urn:foo" ') + "".join(channel)
+    same(rss(*("".join(item) for item in items), head=head), headers)
 
 
 @pytest.mark.parametrize(("body", "split"), [
