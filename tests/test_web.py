@@ -31,13 +31,17 @@ NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
 
 class Links(HTMLParser):
+    """The links of a page that lead off it (not to its own sections, feeds or style)."""
+
     def __init__(self, page: str) -> None:
         super().__init__()
         self.hrefs: list[str] = []
         self.feed(page)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.hrefs += [v or "" for k, v in attrs if k == "href"]
+        if tag == "a":
+            self.hrefs += [v or "" for k, v in attrs
+                           if k == "href" and not (v or "").startswith(("#", "/"))]
 
 
 @pytest.fixture
@@ -82,8 +86,8 @@ def test_failed_alerts_are_listed_without_target_secrets(page_of: Any) -> None:
                     ("Refused for good", "javascript:alert(1)",
                      f"target 'hook' did not accept the message ({SECRET_URL})"),
                     ("Also refused", "https://news.example/3", "answered 500 <html>")])
-    failed = page.split("<h2>Failed alerts</h2>", 1)[1]
-    rows = re.findall(r"<tr class=\"bad\">(.*?)</tr>", failed)
+    failed = page.split('<h2 id="failed">Failed alerts</h2>', 1)[1]
+    rows = re.findall(r"<tr class=\"problem\">(.*?)</tr>", failed)
     assert len(rows) == 2
     assert "Also refused" in rows[0] and "answered 500 &lt;html&gt;" in rows[0]
     assert "Refused for good" in rows[1] and "target &#x27;hook&#x27; did not accept" in rows[1]
@@ -95,7 +99,8 @@ def test_failed_alerts_are_listed_without_target_secrets(page_of: Any) -> None:
 
 def test_no_failed_alerts_says_so(page_of: Any) -> None:
     page = page_of([("Sent fine", "https://news.example/1", None)])
-    assert "<h2>Failed alerts</h2>" in page and '<td colspan="5">none</td>' in page
+    failed = page.split('<h2 id="failed">Failed alerts</h2>', 1)[1]
+    assert '<td colspan="5">None.</td>' in failed
 
 
 # The server itself, on real sockets on 127.0.0.1.

@@ -1,10 +1,113 @@
 """What the status page and the alert feeds read: alerts by article, with each
-target's state; feeds and rules as an operator watches them."""
+target's state; feeds and rules as an operator watches them.
+
+Plain SQL that SQLite and PostgreSQL both take (`?` placeholders, no JSON
+functions): an alert's rules are a JSON list read here in Python, and times are
+ISO-8601 UTC text, compared as strings.
+"""
 
 from __future__ import annotations
 
-import sqlite3
+import json
+from dataclasses import dataclass
+from typing import Any
+
+BATCH = 200  # articles looked at per query when one rule's are wanted
+
+
+@dataclass(frozen=True)
+class TargetAlert:
+    """One target's alert of an article, as the outbox holds it."""
+
+    id: int
+    target: str
+    status: str  # pending | sent | failed
+    rules: tuple[str, ...]
+    snippet: str
+    created: str
+    sent: str | None
+    attempts: int
+    next_attempt: str | None
+    last_error: str | None
+    sending: str | None  # when a message carrying it left, till the target answered
+
+
+@dataclass(frozen=True)
+class AlertedArticle:
+    """An article that matched, with its alerts to every target (oldest first)."""
+
+    id: int
+    feed: str
+    url: str
+    title: str
+    published: str | None
+    found: str
+    alerts: tuple[TargetAlert, ...]
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """Every rule it matched, for any target, in the order first seen."""
+        return tuple(dict.fromkeys(r for a in self.alerts for r in a.rules))
+
+    @property
+    def snippet(self) -> str:
+        # The first alert's: later ones may be notices about it (see failures_to).
+        return self.alerts[0].snippet if self.alerts else ""
 
 
 class StatusRows:
-    conn: sqlite3.Connection
+    conn: Any
+
+    def alerted_articles(self, limit: int, rule: str | None = None) -> list[AlertedArticle]:
+        """The newest articles that raised alerts (of one rule, if given), newest first."""
+        found: list[AlertedArticle] = []
+        before: int | None = None
+        while len(found) < limit:
+            ids = self._alerted_ids(before, limit if rule is None else BATCH)
+            if not ids:
+                break
+            found += [a for a in self._with_alerts(ids) if rule is None or rule in a.rules]
+            before = ids[-1]
+        return found[:limit]
+
+    def _alerted_ids(self, before: int | None, limit: int) -> list[int]:
+        where = "WHERE article_id < ? " if before is not None else ""
+        params = [before, limit] if before is not None else [limit]
+        rows = self.conn.execute(f"SELECT DISTINCT article_id FROM alerts {where}"
+                                 "ORDER BY article_id DESC LIMIT ?", params).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def _with_alerts(self, ids: list[int]) -> list[AlertedArticle]:
+        marks = ", ".join("?" * len(ids))
+        rows = self.conn.execute(
+            "SELECT articles.id, articles.feed, articles.url, articles.title, "
+            "articles.published, articles.found, alerts.id, alerts.target, alerts.status, "
+            "alerts.rules, alerts.snippet, alerts.created, alerts.sent, alerts.attempts, "
+            "alerts.next_attempt, alerts.last_error, alerts.sending "
+            "FROM alerts JOIN articles ON articles.id = alerts.article_id "
+            f"WHERE alerts.article_id IN ({marks}) ORDER BY articles.id DESC, alerts.id",
+            ids).fetchall()
+        articles: dict[int, tuple[Any, list[TargetAlert]]] = {}
+        for r in rows:
+            articles.setdefault(r[0], (r, []))[1].append(TargetAlert(
+                r[6], r[7], r[8], _rules(r[9]), r[10] or "", r[11], r[12], r[13] or 0,
+                r[14], r[15], r[16]))
+        return [AlertedArticle(r[0], r[1], r[2] or "", r[3] or "", r[4], r[5], tuple(alerts))
+                for r, alerts in articles.values()]
+
+    def rule_counts(self, day_ago: str, week_ago: str) -> dict[str, tuple[int, int]]:
+        """Per rule, the articles it alerted on since each time: (last day, last week)."""
+        day: dict[str, set[int]] = {}
+        week: dict[str, set[int]] = {}
+        rows = self.conn.execute("SELECT article_id, rules, created FROM alerts "
+                                 "WHERE created >= ?", [week_ago]).fetchall()
+        for article_id, rules, created in rows:
+            for rule in _rules(rules):
+                week.setdefault(rule, set()).add(article_id)
+                if created >= day_ago:
+                    day.setdefault(rule, set()).add(article_id)
+        return {rule: (len(day.get(rule, ())), len(ids)) for rule, ids in week.items()}
+
+
+def _rules(text: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(text)) if text else ()

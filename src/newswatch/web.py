@@ -1,10 +1,12 @@
-"""The optional [http] endpoint: /healthz, /metrics (Prometheus) and a status page.
+"""The optional [http] endpoint: /healthz, /metrics (Prometheus), a status page
+(status_page.py) and the matches as feeds, /alerts.atom and /alerts.json
+(alert_feeds.py).
 
 Served from the daemon's own event loop with asyncio streams (GET and HEAD,
 one request per connection, read-only), so a wedged loop also stops
 answering /healthz - which is what a health check should see. It shows feed
-names, public feed URLs (no user, password or query) and article titles;
-never target URLs. An article's link is an href only when it is http(s) (see
+names, public feed URLs (credentials hidden) and article titles; never
+target URLs. An article's link is an href only when it is http(s) (see
 messages.safe_link); everything else shown is escaped text.
 
 It binds 127.0.0.1 unless `listen` names another host (it has no
@@ -21,25 +23,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import json
 import logging
 import re
 import socket
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
 
-from .fetch import public_url
-from .messages import safe_link
+from . import alert_feeds, status_page
 from .models import Config
 from .store import Store
-from .timestamps import parse_iso
+from .timestamps import now, parse_iso
+
+if TYPE_CHECKING:
+    from .delivery import Breaker
 
 log = logging.getLogger(__name__)
 MAX_REQUEST = 8192  # bytes of request line and headers
 MAX_CONNECTIONS = 100
 REQUEST_TIMEOUT = 5.0  # seconds
 WRITE_TIMEOUT = 10.0  # seconds
+_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -51,13 +58,24 @@ def bind_address(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, str] = field(default_factory=dict)  # the first value of each name
+    host: str = ""  # the Host header, when it is a plain host[:port]
+
+
 class StatusServer:
     def __init__(self, store: Store, config: Callable[[], Config],
                  stats: Callable[[], dict[str, float]], healthy: Callable[[], str | None],
                  max_connections: int = MAX_CONNECTIONS,
-                 request_timeout: float = REQUEST_TIMEOUT) -> None:
+                 request_timeout: float = REQUEST_TIMEOUT,
+                 breakers: Callable[[], Mapping[str, Breaker]] | None = None,
+                 clock: Callable[[], datetime] = now) -> None:
         self.store, self.config, self.stats, self.healthy = store, config, stats, healthy
         self.max_connections, self.request_timeout = max_connections, request_timeout
+        self.breakers, self.clock = breakers, clock
         self.socket: socket.socket | None = None
         self._accepting: asyncio.Task[None] | None = None
         self.open: set[asyncio.StreamWriter] = set()
@@ -140,8 +158,8 @@ class StatusServer:
         except asyncio.LimitOverrunError:
             return "GET", 400, "text/plain", b"request head too large\n"
         try:
-            method, path, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
-            return (method, *self.respond(method, path.split("?", 1)[0]))
+            request = parse_request(head)
+            return (request.method, *self.respond(request))
         except ValueError:
             return "GET", 400, "text/plain", b"bad request\n"
         except Exception:  # noqa: BLE001 - a status page must never take the daemon down
@@ -163,9 +181,10 @@ class StatusServer:
         except (TimeoutError, ConnectionError):
             writer.transport.abort()  # close() would wait for a reader that never reads
 
-    def respond(self, method: str, path: str) -> tuple[int, str, bytes]:
-        if method not in ("GET", "HEAD"):
+    def respond(self, request: Request) -> tuple[int, str, bytes]:
+        if request.method not in ("GET", "HEAD"):
             return 405, "text/plain", b"read-only: GET and HEAD only\n"
+        path = request.path
         if path == "/healthz":
             problem = self.healthy()
             body = json.dumps({"status": problem or "ok"}).encode() + b"\n"
@@ -173,8 +192,43 @@ class StatusServer:
         if path == "/metrics":
             return 200, "text/plain; version=0.0.4; charset=utf-8", self.metrics().encode()
         if path in ("/", "/index.html"):
-            return 200, "text/html; charset=utf-8", self.page().encode()
+            page = self.page(request.query.get("tz", ""))
+            return 200, "text/html; charset=utf-8", page.encode()
+        if path in ("/alerts.atom", "/alerts.json"):
+            return self.feed(path, request)
         return 404, "text/plain", b"not found\n"
+
+    def page(self, zone: str = "") -> str:
+        return status_page.render(self.store, self.config(), self.clock(), zone,
+                                  self._breakers())
+
+    def feed(self, path: str, request: Request) -> tuple[int, str, bytes]:
+        """The matches (of `?rule=NAME`) as Atom or JSON Feed."""
+        rule = request.query.get("rule") or None
+        articles = self.store.alerted_articles(alert_feeds.ENTRIES, rule)
+        origin = f"http://{request.host or self._bound()}"
+        if path == "/alerts.atom":
+            body = alert_feeds.atom(articles, rule, origin, self.clock())
+            return 200, alert_feeds.ATOM_TYPE, body
+        return 200, alert_feeds.JSON_TYPE, alert_feeds.json_feed(articles, rule, origin)
+
+    def _bound(self) -> str:
+        """The address this server listens on, as a URL's host:port."""
+        if self.socket is None:
+            return "127.0.0.1"
+        host, port = self.socket.getsockname()[:2]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def _breakers(self) -> Mapping[str, Breaker]:
+        """The deliver loop's breakers by target: given, or else those of the daemon
+        whose health this server reports (its `healthy` is one of the daemon's
+        methods); none when neither is known."""
+        if self.breakers is not None:
+            return self.breakers()
+        daemon = getattr(self.healthy, "__self__", None)
+        delivery = getattr(getattr(daemon, "pipeline", None), "delivery", None)
+        found = getattr(delivery, "breakers", None)
+        return found if isinstance(found, Mapping) else {}
 
     def metrics(self) -> str:
         stats, config = self.stats(), self.config()
@@ -229,99 +283,18 @@ class StatusServer:
                "success.", errors)
         return "\n".join(out) + "\n"
 
-    def page(self) -> str:
-        config = self.config()
-        states = {r["name"]: r for r in self.store.feeds()}
-        e = html.escape
-        feed_rows = []
-        for feed in config.feeds:
-            s: dict[str, Any] = states.get(feed.name, {})
-            error = s.get("last_error") or ""
-            feed_rows.append(
-                f"<tr class=\"{'bad' if s.get('error_count') else ''}\"><td>{e(feed.name)}</td>"
-                f"<td>{e(public_url(feed.url))}</td><td>{e(s.get('last_success') or 'never')}"
-                f"</td><td>{e(str(s.get('last_status') or ''))}</td><td>{e(error)}</td>"
-                f"<td>{s.get('articles_seen', 0)}</td><td>{e(s.get('next_poll') or '')}</td></tr>")
-        alert_rows = []
-        for a in self.store.alerts(limit=30):
-            rules = ", ".join(json.loads(a["rules"]))
-            alert_rows.append(
-                f"<tr><td>{e(a['created'])}</td><td>{e(a['status'])}</td><td>{e(a['target'])}"
-                f"</td><td>{e(rules)}</td><td>{e(a['feed'])}</td><td>{_article(a)}</td></tr>")
-        counts = self.store.counts()
-        summary = (f"{len(config.feeds)} feeds, {len(config.rules)} rules, "
-                   f"{counts.get('pending', 0)} alerts pending, "
-                   f"{counts.get('failed', 0)} failed")
-        return _PAGE.format(summary=e(summary), feeds="\n".join(feed_rows),
-                            alerts="\n".join(alert_rows) or
-                            '<tr><td colspan="6">no alerts yet</td></tr>',
-                            failed=self._failed_rows(config))
 
-    def _failed_rows(self, config: Config) -> str:
-        """Alerts given up on: visible here, not only in the log, until retried."""
-        secrets = _target_secrets(config)
-        rows = []
-        for a in self.store.alerts(limit=20, status="failed"):
-            error = _hide(a["last_error"] or "", secrets)
-            rows.append(
-                f"<tr class=\"bad\"><td>{html.escape(a['created'] or '')}</td>"
-                f"<td>{html.escape(a['target'])}</td><td>{a['attempts'] or 0}</td>"
-                f"<td>{html.escape(error)}</td><td>{_article(a)}</td></tr>")
-        return "\n".join(rows) or '<tr><td colspan="5">none</td></tr>'
-
-
-def _article(row: dict[str, Any]) -> str:
-    """An alert's article: its title, a link only to an http(s) address."""
-    text = html.escape(row["title"] or row["url"] or "")
-    link = safe_link(row["url"] or "")
-    return f'<a href="{html.escape(link)}">{text}</a>' if link else text
-
-
-def _target_secrets(config: Config) -> list[str]:
-    """Target URLs, and the parts of them that may be tokens or passwords, longest first."""
-    pieces = {t.url for t in config.targets}
-    for t in config.targets:
-        pieces.update(p for p in re.split(r"[/?&=@:#,]+", t.url.split("://", 1)[-1])
-                      if len(p) >= 4)
-    names = {t.name for t in config.targets}  # shown anyway: never taken for a secret
-    return sorted(pieces - names, key=len, reverse=True)
-
-
-def _hide(text: str, secrets: list[str]) -> str:
-    # An error message may quote what the sender was given; a target URL holds secrets.
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
+def parse_request(head: bytes) -> Request:
+    """The request line and Host header of a request head (ValueError: not HTTP)."""
+    line, *headers = head.decode("latin-1").split("\r\n")
+    method, target, _ = line.split(" ", 2)
+    parts = urlsplit(target)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    host = next((v.strip() for k, _, v in (h.partition(":") for h in headers)
+                 if k.strip().lower() == "host"), "")
+    return Request(method, parts.path, query, host if _HOST.fullmatch(host) else "")
 
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>newswatch</title>
-<meta http-equiv="refresh" content="60">
-<style>
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }}
-table {{ border-collapse: collapse; margin-bottom: 2em; }}
-th, td {{ text-align: left; padding: .25em .75em; border-bottom: 1px solid #ddd; }}
-tr.bad td {{ background: #fff0f0; }}
-</style></head><body>
-<h1>newswatch</h1><p>{summary}</p>
-<h2>Feeds</h2>
-<table><tr><th>feed</th><th>url</th><th>last success</th><th>status</th><th>last error</th>
-<th>articles</th><th>next poll</th></tr>
-{feeds}
-</table>
-<h2>Recent alerts</h2>
-<table><tr><th>found</th><th>status</th><th>target</th><th>rules</th><th>feed</th>
-<th>article</th></tr>
-{alerts}
-</table>
-<h2>Failed alerts</h2>
-<p>Given up on after their retries; <code>newswatch retry</code> sends them again.</p>
-<table><tr><th>found</th><th>target</th><th>attempts</th><th>last error</th><th>article</th></tr>
-{failed}
-</table>
-</body></html>
-"""
