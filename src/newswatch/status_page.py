@@ -5,7 +5,8 @@ pending and why, failed and why); the feeds, failing and overdue ones first;
 the rules with their alert counts. Times in one timezone, named on the page:
 `?tz=NAME`, else the configured one, else the first target's, else UTC.
 
-No JavaScript: it refreshes itself every minute, and the timezone is a GET
+No JavaScript: it refreshes itself every minute (a link turns that off, as
+WCAG 2.2.1 asks of a time limit: `?refresh=off`), and the timezone is a GET
 form. Everything from a feed or an error is escaped text; an article's link is
 an href only when it is http(s) (messages.safe_link); target URLs never appear,
 nor the parts of them that may be secrets.
@@ -78,7 +79,7 @@ def _zone(name: str) -> ZoneInfo | None:
 
 
 def render(store: Store, config: Config, now: datetime, requested_zone: str,
-           breakers: Mapping[str, Breaker]) -> str:
+           breakers: Mapping[str, Breaker], refresh: bool = True) -> str:
     times, note = zone_of(requested_zone, config)
     articles = store.alerted_articles(ARTICLES)
     outbox = _outbox(store, config, now, breakers)
@@ -91,10 +92,23 @@ def render(store: Store, config: Config, now: datetime, requested_zone: str,
                f"pending, {counts.get('failed', 0)} failed.")
     return _PAGE.format(
         summary=e(summary), zone=e(times.name), now=times(now), note=e(note),
+        refresh=_refresh(times.name, refresh),
         alerts="\n".join(_article_row(a, outbox, times, secrets) for a in articles)
         or '<tr><td colspan="5">No alerts yet.</td></tr>',
         feeds=feeds, rules=_rule_rows(store, config, now),
         failed=_failed_rows(store, times, secrets), articles=ARTICLES)
+
+
+def _refresh(zone: str, on: bool) -> tuple[str, str, str]:
+    """The refresh tag, the sentence that says whether it refreshes with the link that
+    switches that, and what the timezone form carries of it."""
+    tz = quote(zone, safe="/")
+    if on:
+        return ('<meta http-equiv="refresh" content="60">\n',
+                f'This page refreshes itself every minute: <a href="/?tz={e(tz)}&amp;'
+                'refresh=off">stop refreshing</a>.', "")
+    return ("", f'This page does not refresh itself: <a href="/?tz={e(tz)}">refresh it '
+            "every minute</a>.", '<input type="hidden" name="refresh" value="off">')
 
 
 # -- alerts ------------------------------------------------------------------------
@@ -259,8 +273,7 @@ def _hide(text: str, secrets: list[str]) -> str:
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="60">
-<title>newswatch status</title>
+{refresh[0]}<title>newswatch status</title>
 <link rel="alternate" type="application/atom+xml" title="newswatch alerts (Atom)"
  href="/alerts.atom">
 <link rel="alternate" type="application/feed+json" title="newswatch alerts (JSON Feed)"
@@ -289,17 +302,17 @@ code {{ font-size: 90%; overflow-wrap: anywhere; }}
 .state.high {{ color: #5b1a8b; background: #f3e9fb; }}
 </style></head><body>
 <a class="skip" href="#main">Skip to the alerts</a>
-<header><h1>newswatch</h1><p>{summary}</p>
+<header><h1>newswatch</h1><p>{refresh[1]}</p><p>{summary}</p>
 <nav aria-label="Sections"><ul><li><a href="#alerts">Alerts</a></li>
 <li><a href="#feeds">Feeds</a></li><li><a href="#rules">Rules</a></li>
 <li><a href="#failed">Failed alerts</a></li>
 <li>Subscribe: <a href="/alerts.atom">Atom</a>, <a href="/alerts.json">JSON Feed</a></li>
 </ul></nav></header>
 <main id="main">
-<p>Times are in <strong>{zone}</strong>; it is now {now}. {note}
-This page refreshes itself every minute.</p>
+<p>Times are in <strong>{zone}</strong>; it is now {now}. {note}</p>
 <form method="get" action="/"><label for="tz">Show times in timezone</label>
-<input id="tz" name="tz" value="{zone}" size="24"> <button type="submit">Show</button></form>
+<input id="tz" name="tz" value="{zone}" size="24">{refresh[2]}
+<button type="submit">Show</button></form>
 <h2 id="alerts">Alerts</h2>
 <table><caption>The {articles} most recent articles that matched a rule, newest first,
 and where each target's alert stands.</caption>

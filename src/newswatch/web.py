@@ -192,15 +192,16 @@ class StatusServer:
         if path == "/metrics":
             return 200, "text/plain; version=0.0.4; charset=utf-8", self.metrics().encode()
         if path in ("/", "/index.html"):
-            page = self.page(request.query.get("tz", ""))
+            query = request.query
+            page = self.page(query.get("tz", ""), query.get("refresh") != "off")
             return 200, "text/html; charset=utf-8", page.encode()
         if path in ("/alerts.atom", "/alerts.json"):
             return self.feed(path, request)
         return 404, "text/plain", b"not found\n"
 
-    def page(self, zone: str = "") -> str:
+    def page(self, zone: str = "", refresh: bool = True) -> str:
         return status_page.render(self.store, self.config(), self.clock(), zone,
-                                  self._breakers())
+                                  self._breakers(), refresh)
 
     def feed(self, path: str, request: Request) -> tuple[int, str, bytes]:
         """The matches (of `?rule=NAME`) as Atom or JSON Feed."""
