@@ -283,6 +283,194 @@ def test_what_the_constructs_give(body: bytes, headers: dict[str, str], field: s
     assert getattr(article, field) == value
 
 
+# Documents in the shapes common generators give them (WordPress, YouTube, Reddit, Google
+# News, a podcast host, BBC, the Guardian, GitHub): each must take the fast path.
+WORDPRESS = b"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"
+\txmlns:content="http://purl.org/rss/1.0/modules/content/"
+\txmlns:wfw="http://wellformedweb.org/CommentAPI/"
+\txmlns:dc="http://purl.org/dc/elements/1.1/"
+\txmlns:atom="http://www.w3.org/2005/Atom"
+\txmlns:sy="http://purl.org/rss/1.0/modules/syndication/"
+\txmlns:slash="http://purl.org/rss/1.0/modules/slash/"
+\t>
+<channel>
+\t<title>Example Blog</title>
+\t<atom:link href="https://blog.example/feed/" rel="self" type="application/rss+xml" />
+\t<link>https://blog.example</link>
+\t<description>Just another site</description>
+\t<lastBuildDate>Mon, 30 Nov 2026 06:00:00 +0000</lastBuildDate>
+\t<language>en-US</language>
+\t<sy:updatePeriod>
+\thourly\t</sy:updatePeriod>
+\t<sy:updateFrequency>
+\t1\t</sy:updateFrequency>
+\t<generator>https://wordpress.org/?v=6.4.2</generator>
+<image>
+\t<url>https://blog.example/wp-content/uploads/icon-32x32.png</url>
+\t<title>Example Blog</title>
+\t<link>https://blog.example</link>
+\t<width>32</width>
+\t<height>32</height>
+</image>
+\t<item>
+\t\t<title>Drone strike hits the port</title>
+\t\t<link>https://blog.example/2026/11/30/drone-strike/</link>
+\t\t<comments>https://blog.example/2026/11/30/drone-strike/#respond</comments>
+\t\t<dc:creator><![CDATA[Jane Doe]]></dc:creator>
+\t\t<pubDate>Mon, 30 Nov 2026 05:00:00 +0000</pubDate>
+\t\t<category><![CDATA[News]]></category>
+\t\t<category><![CDATA[Ukraine]]></category>
+\t\t<guid isPermaLink="false">https://blog.example/?p=123</guid>
+\t\t<description><![CDATA[<p>The port was hit overnight&#8230;</p>]]></description>
+\t\t<content:encoded><![CDATA[<p>The port was hit overnight.</p><p>More.</p>]]></content:encoded>
+\t\t<wfw:commentRss>https://blog.example/2026/11/30/drone-strike/feed/</wfw:commentRss>
+\t\t<slash:comments>0</slash:comments>
+\t</item>
+</channel>
+</rss>
+"""
+YOUTUBE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns:yt="http://www.youtube.com/xml/schemas/2015"
+ xmlns:media="http://search.yahoo.com/mrss/" xmlns="http://www.w3.org/2005/Atom">
+ <link rel="self" href="http://www.youtube.com/feeds/videos.xml?channel_id=UC1"/>
+ <id>yt:channel:UC1</id>
+ <yt:channelId>UC1</yt:channelId>
+ <title>A Channel</title>
+ <link rel="alternate" href="https://www.youtube.com/channel/UC1"/>
+ <author>
+  <name>A Channel</name>
+  <uri>https://www.youtube.com/channel/UC1</uri>
+ </author>
+ <published>2015-01-01T00:00:00+00:00</published>
+ <entry>
+  <id>yt:video:abc</id>
+  <yt:videoId>abc</yt:videoId>
+  <yt:channelId>UC1</yt:channelId>
+  <title>Briefing: the front line</title>
+  <link rel="alternate" href="https://www.youtube.com/watch?v=abc"/>
+  <author>
+   <name>A Channel</name>
+   <uri>https://www.youtube.com/channel/UC1</uri>
+  </author>
+  <published>2026-11-29T10:00:00+00:00</published>
+  <updated>2026-11-29T11:00:00+00:00</updated>
+  <media:group>
+   <media:title>Briefing: the front line</media:title>
+   <media:content url="https://www.youtube.com/v/abc?version=3"
+    type="application/x-shockwave-flash" width="640" height="390"/>
+   <media:thumbnail url="https://i1.ytimg.com/vi/abc/hqdefault.jpg" width="480" height="360"/>
+   <media:description>What happened this week.</media:description>
+   <media:community>
+    <media:starRating count="10" average="5.00" min="1" max="5"/>
+    <media:statistics views="100"/>
+   </media:community>
+  </media:group>
+ </entry>
+</feed>"""
+REDDIT = (b'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+          b'xmlns:media="http://search.yahoo.com/mrss/"><category term="worldnews" '
+          b'label="r/worldnews"/><updated>2026-11-30T06:00:00+00:00</updated><icon>'
+          b'https://www.redditstatic.com/icon.png/</icon><id>/r/worldnews.rss</id><link rel="self" '
+          b'href="https://www.reddit.com/r/worldnews.rss" type="application/atom+xml" /><link '
+          b'rel="alternate" href="https://www.reddit.com/r/worldnews" type="text/html" /><subtitle>'
+          b'News</subtitle><title>World News</title><entry><author><name>/u/someone</name><uri>'
+          b'https://www.reddit.com/user/someone</uri></author><category term="worldnews" '
+          b'label="r/worldnews"/><content type="html">&lt;!-- SC_OFF --&gt;&lt;div class=&quot;md'
+          b'&quot;&gt;&lt;p&gt;Text&lt;/p&gt;&lt;/div&gt;</content><id>t3_abc</id>'
+          b'<media:thumbnail url="https://b.thumbs.redditmedia.com/x.jpg" /><link '
+          b'href="https://www.reddit.com/r/worldnews/comments/abc/title/" /><updated>'
+          b'2026-11-30T05:00:00+00:00</updated><published>2026-11-30T05:00:00+00:00</published>'
+          b'<title>Ceasefire talks resume</title></entry></feed>')
+GOOGLE_NEWS = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><rss version="2.0" '
+               b'xmlns:media="http://search.yahoo.com/mrss/"><channel><generator>NFE/5.0'
+               b'</generator><title>"drone" - Google News</title><link>'
+               b'https://news.google.com/search?q=drone</link><language>en-US</language>'
+               b'<webMaster>news-webmaster@google.com</webMaster><copyright>2026 Google Inc.'
+               b'</copyright><lastBuildDate>Mon, 30 Nov 2026 06:00:00 GMT</lastBuildDate>'
+               b'<description>Google News</description><item><title>Drone attack - Reuters'
+               b'</title><link>https://news.google.com/rss/articles/CBMi?oc=5</link><guid '
+               b'isPermaLink="false">CBMi</guid><pubDate>Mon, 30 Nov 2026 05:00:00 GMT</pubDate>'
+               b'<description>&lt;a href="https://news.google.com/rss/articles/CBMi?oc=5" '
+               b'target="_blank"&gt;Drone attack&lt;/a&gt;&amp;nbsp;&amp;nbsp;&lt;font '
+               b'color="#6f6f6f"&gt;Reuters&lt;/font&gt;</description><source '
+               b'url="https://www.reuters.com">Reuters</source></item></channel></rss>')
+PODCAST = (b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+           b'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '
+           b'xmlns:podcast="https://podcastindex.org/namespace/1.0" '
+           b'xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>The Pod</title>'
+           b'<itunes:author>Host</itunes:author><itunes:owner><itunes:name>Host</itunes:name>'
+           b'<itunes:email>h@p.example</itunes:email></itunes:owner><itunes:image '
+           b'href="https://p.example/a.jpg"/><itunes:category text="News"><itunes:category '
+           b'text="Politics"/></itunes:category><itunes:explicit>false</itunes:explicit>'
+           b'<podcast:locked>no</podcast:locked><item><title>Ep 1: Talks</title><itunes:title>'
+           b'Talks</itunes:title><enclosure url="https://p.example/1.mp3" length="1" '
+           b'type="audio/mpeg"/><guid isPermaLink="false">ep1</guid><pubDate>Mon, 30 Nov 2026 '
+           b'05:00:00 GMT</pubDate><itunes:duration>00:30:00</itunes:duration><itunes:summary>'
+           b'Sum</itunes:summary><description>Desc</description><itunes:episode>1'
+           b'</itunes:episode><itunes:episodeType>full</itunes:episodeType><podcast:transcript '
+           b'url="https://p.example/1.vtt" type="text/vtt"/><itunes:keywords>war, talks'
+           b'</itunes:keywords></item></channel></rss>')
+BBC = (b'<?xml version="1.0" encoding="UTF-8"?><rss xmlns:dc="http://purl.org/dc/elements/1.1/" '
+       b'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+       b'xmlns:atom="http://www.w3.org/2005/Atom" version="2.0" '
+       b'xmlns:media="http://search.yahoo.com/mrss/"><channel><title><![CDATA[BBC News]]></title>'
+       b'<description><![CDATA[BBC News - World]]></description><link>'
+       b'https://www.bbc.co.uk/news/world</link><image><url>'
+       b'https://news.bbcimg.co.uk/nol/shared/img/bbc_news_120x60.gif</url><title>BBC News'
+       b'</title><link>https://www.bbc.co.uk/news/world</link></image><generator>RSS for Node'
+       b'</generator><lastBuildDate>Mon, 30 Nov 2026 06:00:00 GMT</lastBuildDate><atom:link '
+       b'href="https://feeds.bbci.co.uk/news/world/rss.xml" rel="self" '
+       b'type="application/rss+xml"/><copyright><![CDATA[Copyright: (C) BBC]]></copyright>'
+       b'<language><![CDATA[en-gb]]></language><ttl>15</ttl><item><title><![CDATA[Grain '
+       b'deal talks]]></title><description><![CDATA[Ministers meet.]]></description><link>'
+       b'https://www.bbc.co.uk/news/articles/x?at_medium=RSS</link><guid isPermaLink="false">'
+       b'https://www.bbc.co.uk/news/articles/x#0</guid><pubDate>Mon, 30 Nov 2026 05:00:00 GMT'
+       b'</pubDate><media:thumbnail width="240" height="135" '
+       b'url="https://ichef.bbci.co.uk/x.jpg"/></item></channel></rss>')
+GUARDIAN = (b'<?xml version="1.0" encoding="UTF-8"?><rss '
+            b'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+            b'xmlns:media="http://search.yahoo.com/mrss/" version="2.0"><channel><title>World news'
+            b'</title><link>https://www.theguardian.example/world</link><description>Latest'
+            b'</description><language>en-gb</language><copyright>Guardian</copyright><pubDate>'
+            b'Mon, 30 Nov 2026 06:00:00 GMT</pubDate><dc:date>2026-11-30T06:00:00Z</dc:date>'
+            b'<dc:language>en-gb</dc:language><dc:rights>Guardian</dc:rights><image><title>The '
+            b'Guardian</title><url>https://assets.guim.example/logo.png</url><link>'
+            b'https://www.theguardian.example</link></image><item><title>Drones over the city'
+            b'</title><link>https://www.theguardian.example/world/2026/nov/30/drones</link>'
+            b'<description>&lt;p&gt;Air raid sirens &lt;a href="https://www.theguardian.example/'
+            b'x"&gt;sounded&lt;/a&gt;.&lt;/p&gt;</description><category '
+            b'domain="https://www.theguardian.example/world/ukraine">Ukraine</category><pubDate>'
+            b'Mon, 30 Nov 2026 05:00:00 GMT</pubDate><guid>'
+            b'https://www.theguardian.example/world/2026/nov/30/drones</guid><media:content '
+            b'width="140" url="https://i.guim.example/140.jpg"><media:credit scheme="urn:ebu">'
+            b'Photograph: A. Photographer/AP</media:credit></media:content><media:content '
+            b'width="460" url="https://i.guim.example/460.jpg"><media:credit scheme="urn:ebu">'
+            b'Photograph: A. Photographer/AP</media:credit></media:content><dc:creator>A. '
+            b'Reporter</dc:creator><dc:date>2026-11-30T05:00:00Z</dc:date></item></channel></rss>')
+GITHUB = (b'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+          b'xmlns:media="http://search.yahoo.com/mrss/" xml:lang="en-US"><id>'
+          b'tag:github.com,2008:https://github.com/o/r/releases</id><link type="text/html" '
+          b'rel="alternate" href="https://github.com/o/r/releases"/><link '
+          b'type="application/atom+xml" rel="self" href="https://github.com/o/r/releases.atom"/>'
+          b'<title>Release notes from r</title><updated>2026-11-30T05:00:00Z</updated><entry><id>'
+          b'tag:github.com,2008:Repository/1/v1.2</id><updated>2026-11-30T05:00:00Z</updated>'
+          b'<link rel="alternate" type="text/html" href="https://github.com/o/r/releases/tag/v1.2"'
+          b'/><title>v1.2</title><content type="html">&lt;p&gt;Fixes&lt;/p&gt;</content><author>'
+          b'<name>o</name></author><media:thumbnail height="30" width="30" '
+          b'url="https://avatars.githubusercontent.com/u/1?s=60&amp;v=4"/></entry></feed>')
+REAL_WORLD = {"wordpress": WORDPRESS, "youtube": YOUTUBE, "reddit": REDDIT,
+              "google news": GOOGLE_NEWS, "podcast": PODCAST, "bbc": BBC, "guardian": GUARDIAN,
+              "github": GITHUB}
+
+
+@pytest.mark.parametrize("name", REAL_WORLD)
+@pytest.mark.parametrize("headers", [
+    WITH_BASE, {"content-type": "application/rss+xml; charset=utf-8", "content-language": "de",
+                "content-location": "https://x.example/f"}])
+def test_real_world_shapes_take_the_fast_path(name: str, headers: dict[str, str]) -> None:
+    assert same(REAL_WORLD[name], headers), f"{name}: expected the fast path"
+
+
 @pytest.mark.parametrize(("headers", "fast"), [
     ({"Content-Type": "application/rss+xml"}, True),
     ({}, True),
