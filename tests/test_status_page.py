@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -483,3 +484,50 @@ def test_the_page_is_accessible_by_its_markup(scene: Scene, browser: Any) -> Non
     assert skip.get_attribute("href").endswith("#main") and skip.text == "Skip to the alerts"
     assert skip.location["x"] >= 0  # shown once it has the focus
     assert browser.find_element("id", "main").tag_name == "main"
+
+
+# -- served by the daemon ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_daemon_shows_a_target_its_deliver_loop_left_alone(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    """`newswatch run` hands its page the deliver loop's breakers: a target that could
+    not be reached says until when it is left alone."""
+    from test_daemon import Daemon, wait_until
+
+    port, down = closed_port(), closed_port()
+    url = feed_server.publish("/wire.xml", rss([Item("Largest drone attack on Kharkiv",
+                                                     "https://n.example/1")]))
+    path = tmp_path / "config.toml"
+    path.write_text(f'[newswatch]\ndatabase = "nw.db"\ninterval = "1s"\n\n'
+                    f'[http]\nlisten = "127.0.0.1:{port}"\n\n'
+                    f'[[feeds]]\nname = "wire"\nurl = "{url}"\n\n'
+                    f'[[targets]]\nname = "hook"\nurl = "{webhook.apprise_url}"\n\n'
+                    f'[[targets]]\nname = "down"\nurl = "json://127.0.0.1:{down}/x"\n\n'
+                    "[[rules]]\nname = \"drones\"\nquery = '\"drone attack\"'\n")
+    daemon = Daemon(path)
+    home = f"http://127.0.0.1:{port}"
+
+    def page() -> str:
+        try:
+            with urllib.request.urlopen(home + "/?tz=UTC", timeout=5) as r:
+                return str(r.read().decode())
+        except OSError:
+            return ""
+
+    try:
+        assert wait_until(lambda: "target looks down until" in page()), daemon.output()
+        [row] = rows(lxml.html.fromstring(page()), "alerts")
+        assert states(row)["hook"].startswith("hook sent ")
+        assert re.fullmatch(r"down pending retry 2 until [\d-]+ [\d:]+; target looks down "
+                            r"until [\d-]+ [\d:]+ \(target 'down' could not be reached\); "
+                            r"last error: target 'down' could not be reached",
+                            states(row)["down"]), states(row)["down"]
+        with urllib.request.urlopen(home + "/alerts.atom", timeout=5) as r:
+            assert b"<title type=\"text\">Largest drone attack on Kharkiv</title>" in r.read()
+        head = urllib.request.Request(home + "/alerts.json", method="HEAD")
+        with urllib.request.urlopen(head, timeout=5) as r:
+            assert r.status == 200 and r.read() == b"" and int(r.headers["Content-Length"]) > 0
+    finally:
+        assert daemon.stop() == 0

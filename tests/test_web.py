@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import resource
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -123,6 +125,7 @@ def serve(write_config: Any) -> Iterator[Callable[..., StatusServer]]:
         started.append(server)
         return server
 
+    start.store = store  # type: ignore[attr-defined]
     yield start
     for server in started:
         asyncio.run_coroutine_threadsafe(server.close(), loop).result(5)
@@ -155,7 +158,8 @@ def _split(response: bytes) -> tuple[str, dict[str, str], bytes]:
     return status, {k.lower(): v for k, v in (line.split(": ", 1) for line in lines)}, body
 
 
-@pytest.mark.parametrize("path", ["/", "/healthz", "/metrics", "/nowhere"])
+@pytest.mark.parametrize("path", ["/", "/?tz=Asia/Tokyo&refresh=off", "/healthz", "/metrics",
+                                  "/alerts.atom", "/alerts.json?rule=drones", "/nowhere"])
 def test_head_answers_the_headers_of_get_without_a_body(serve: Any, path: str) -> None:
     address = _address(serve())
     get_status, get_headers, get_body = _split(_exchange(address, f"GET {path} HTTP/1.1\r\n"
@@ -203,7 +207,12 @@ def test_an_idle_connection_is_closed_after_the_request_timeout(serve: Any) -> N
         assert 1.0 <= time.monotonic() - started < 3.0
 
 
-def test_idle_connections_past_the_limit_make_room_for_a_request(serve: Any) -> None:
+@pytest.mark.parametrize(("path", "expected"), [
+    ("/healthz", b'"ok"'), ("/", b"<h1>newswatch</h1>"), ("/alerts.atom", b"</feed>"),
+    ("/alerts.json", b'"items"'),
+])
+def test_idle_connections_past_the_limit_make_room_for_a_request(
+        serve: Any, path: str, expected: bytes) -> None:
     server = serve(max_connections=20)
     address = _address(server)
     idle = []
@@ -213,8 +222,8 @@ def test_idle_connections_past_the_limit_make_room_for_a_request(serve: Any) -> 
         time.sleep(0.2)
         assert len(server.open) <= 20
         started = time.monotonic()
-        status, _, body = _split(_exchange(address, b"GET /healthz HTTP/1.1\r\n\r\n"))
-        assert status == "HTTP/1.1 200 OK" and b'"ok"' in body
+        status, _, body = _split(_exchange(address, f"GET {path} HTTP/1.1\r\n\r\n".encode()))
+        assert status == "HTTP/1.1 200 OK" and expected in body
         assert time.monotonic() - started < 1.0
     finally:
         for s in idle:
@@ -295,3 +304,131 @@ def _answers(port: int) -> bool:
     except OSError:
         return False
     return status.startswith("HTTP/1.1 ")
+
+
+# The matches as feeds: /alerts.atom and /alerts.json.
+
+HOSTILE = "<script>alert(1)</script> ]]> &amp; \x00\x07\x1b\ufffe end"
+HOSTILE_SHOWN = "<script>alert(1)</script> ]]> &amp;  end"  # as a reader must read it
+
+
+def alerted(store: Store, articles: list[dict[str, Any]]) -> list[int]:
+    """Store articles with their alerts (target -> rules); return their ids, in order."""
+    with store.transaction():
+        ids = store.add_articles([
+            Article(feed=a.get("feed", "wire"), key=f"k{i}", url=a["url"], title=a["title"],
+                    published=a.get("published"))
+            for i, a in enumerate(articles)], NOW)
+        for i, a in enumerate(articles):
+            for target, rules in a["alerts"].items():
+                store.add_alert(ids[f"k{i}"], target, rules, a.get("snippet", ""), NOW)
+    return [ids[f"k{i}"] for i in range(len(articles))]
+
+
+def fetch(server: StatusServer, path: str) -> tuple[str, dict[str, str], bytes]:
+    return _split(_exchange(_address(server), f"GET {path} HTTP/1.1\r\nHost: nw.example:"
+                                              "9180\r\n\r\n".encode()))
+
+
+def atom_entries(body: bytes) -> list[dict[str, Any]]:
+    """Each entry's fields, read by lxml (which refuses XML that is not well-formed)."""
+    from lxml import etree
+
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    root = etree.fromstring(body)
+    return [{"id": e.findtext("a:id", namespaces=ns), "title": e.findtext("a:title", namespaces=ns),
+             "links": e.xpath("a:link/@href", namespaces=ns),
+             "summary": e.findtext("a:summary", namespaces=ns),
+             "rules": e.xpath("a:category/@term", namespaces=ns),
+             "feed": e.findtext("a:source/a:title", namespaces=ns),
+             "published": e.findtext("a:published", namespaces=ns),
+             "updated": e.findtext("a:updated", namespaces=ns)}
+            for e in root.findall("a:entry", ns)]
+
+
+THREE = [
+    {"title": "Drone attack on Kharkiv", "url": "https://news.example/1", "snippet": "Kharkiv",
+     "published": NOW - timedelta(hours=1),
+     "alerts": {"hook": ["drones"], "ops": ["drones"]}},
+    {"title": "Section 333 aid", "url": "https://news.example/2", "alerts": {"hook": ["s333"]}},
+    {"title": "Drones and Section 333", "url": "https://news.example/3",
+     "alerts": {"hook": ["drones", "s333"], "ops": ["drones"]}},
+]
+
+
+def test_the_atom_feed_has_one_entry_per_article_newest_first(serve: Any) -> None:
+    import feedparser
+
+    server = serve()
+    ids = alerted(serve.store, THREE)
+    status, headers, body = fetch(server, "/alerts.atom")
+    assert status == "HTTP/1.1 200 OK"
+    assert headers["content-type"] == "application/atom+xml; charset=utf-8"
+    entries = atom_entries(body)
+    assert [e["id"] for e in entries] == [f"urn:newswatch:article:{i}" for i in ids[::-1]]
+    assert [e["title"] for e in entries] == [a["title"] for a in THREE[::-1]]
+    assert [e["rules"] for e in entries] == [["drones", "s333"], ["s333"], ["drones"]]
+    assert entries[2] == {"id": f"urn:newswatch:article:{ids[0]}",
+                          "title": "Drone attack on Kharkiv", "links": ["https://news.example/1"],
+                          "summary": "Kharkiv", "rules": ["drones"], "feed": "wire",
+                          "published": "2026-11-30T05:00:00Z", "updated": "2026-11-30T06:00:00Z"}
+    # What a feed reader sees: a valid Atom 1.0 feed it can subscribe to.
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo and parsed.version == "atom10"
+    assert [e.id for e in parsed.entries] == [e["id"] for e in entries]
+    assert parsed.feed.links[0] == {"rel": "self", "type": "application/atom+xml",
+                                    "href": "http://nw.example:9180/alerts.atom"}
+
+
+def test_the_json_feed_has_the_same_entries(serve: Any) -> None:
+    server = serve()
+    ids = alerted(serve.store, THREE)
+    status, headers, body = fetch(server, "/alerts.json")
+    assert status == "HTTP/1.1 200 OK"
+    assert headers["content-type"] == "application/feed+json; charset=utf-8"
+    feed = json.loads(body)
+    assert feed["version"] == "https://jsonfeed.org/version/1.1"
+    assert feed["feed_url"] == "http://nw.example:9180/alerts.json"
+    items = feed["items"]
+    assert [i["id"] for i in items] == [f"urn:newswatch:article:{i}" for i in ids[::-1]]
+    assert items[2] == {
+        "id": f"urn:newswatch:article:{ids[0]}", "url": "https://news.example/1",
+        "title": "Drone attack on Kharkiv", "content_text": "Kharkiv",
+        "date_published": "2026-11-30T05:00:00Z", "date_modified": "2026-11-30T06:00:00Z",
+        "tags": ["drones"], "_newswatch": {"feed": "wire", "rules": ["drones"],
+                                           "found": "2026-11-30T06:00:00Z",
+                                           "published": "2026-11-30T05:00:00Z"}}
+
+
+@pytest.mark.parametrize(("rule", "expected"), [
+    ("s333", [2, 1]), ("drones", [2, 0]), ("nobody", []), ("Дрони і ракети", [3]),
+])
+@pytest.mark.parametrize("path", ["/alerts.atom", "/alerts.json"])
+def test_a_rules_feed_has_only_its_articles(serve: Any, path: str, rule: str,
+                                            expected: list[int]) -> None:
+    server = serve()
+    ids = alerted(serve.store, [*THREE, {"title": "Rockets", "url": "https://news.example/4",
+                                         "alerts": {"hook": ["Дрони і ракети"]}}])
+    status, _, body = fetch(server, f"{path}?rule={quote(rule)}")
+    assert status == "HTTP/1.1 200 OK"  # an unknown rule too: a feed with no entries
+    found = ([e["id"] for e in atom_entries(body)] if path.endswith("atom")
+             else [i["id"] for i in json.loads(body)["items"]])
+    assert found == [f"urn:newswatch:article:{ids[i]}" for i in expected]
+
+
+def test_feeds_carry_hostile_text_as_text_and_no_script_link(serve: Any) -> None:
+    import feedparser
+
+    server = serve()
+    alerted(serve.store, [{"title": HOSTILE, "url": "javascript:alert(1)", "feed": "<wire>",
+                           "snippet": "a ]]> b <i>c</i>\x0c d", "alerts": {"hook": ["<r>"]}}])
+    _, _, atom = fetch(server, "/alerts.atom")
+    [entry] = atom_entries(atom)  # lxml: well-formed
+    assert (entry["title"], entry["summary"], entry["feed"], entry["rules"]) == (
+        HOSTILE_SHOWN, "a ]]> b <i>c</i> d", "<wire>", ["<r>"])
+    assert entry["links"] == [] and b"javascript" not in atom and b"<script" not in atom
+    assert not feedparser.parse(atom).bozo
+    _, _, body = fetch(server, "/alerts.json")
+    [item] = json.loads(body)["items"]
+    assert item["title"] == HOSTILE_SHOWN and "url" not in item
+    assert b"javascript" not in body
