@@ -211,6 +211,9 @@ CONSTRUCTS = [
     ("unprefixed lang and base",
      rss("<title>t</title><link>a/b</link>").replace(b"<item>", b'<item base="http://o.example/d/">'),
      WITH_BASE),
+    ("unprefixed lang and base",  # attribute names are any case to feedparser
+     rss("<title>t</title><link>a/b</link>").replace(b"<item>", b'<item BASE="http://o.example/d/">'),
+     WITH_BASE),
     # Items beside the channel, not inside it.
     ("items outside channel", OUTSIDE, XML),
     ("items outside channel", (RSS_HEAD + "<item><title>In</title></item></channel>"

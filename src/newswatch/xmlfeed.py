@@ -63,8 +63,7 @@ def read(body: bytes, headers: dict[str, str]) -> Read | None:
         return None
     try:
         replay = _Replay(root, headers.get("content-location") or "",
-                         headers.get("content-language"),
-                         b"base" in body and _BASE_ATTRIBUTE.search(body) is not None)
+                         headers.get("content-language"))
         replay.walk(root)
     except Exception:  # noqa: BLE001 - Unsupported, or where feedparser would fail too
         return None
@@ -82,8 +81,6 @@ _APPLICATION_XML = ("application/xml", "application/xml-dtd",
 _TEXT_XML = ("text/xml", "text/xml-external-parsed-entity")
 # feedparser hands the element declaring an xlink prefix that declaration as an attribute.
 _XLINK = b"http://www.w3.org/1999/xlink"
-# What may be an xml:base or a base attribute (in any namespace, which feedparser ignores).
-_BASE_ATTRIBUTE = re.compile(rb"[\s:]base\s*=")
 
 
 def _decoded_as_utf8(body: bytes, headers: dict[str, str]) -> bool:
@@ -237,19 +234,13 @@ class _Replay:
     FeedParserDict renames (description, date, ...) are renamed here where they are
     read, and an element that would be stored under a key read here is refused."""
 
-    def __init__(self, root: Any, base: str, language: str | None, any_base: bool) -> None:
+    def __init__(self, root: Any, base: str, language: str | None) -> None:
         self.remapped = _remapped(root)
         if "rdf" in self.remapped:
             raise Unsupported  # feedparser looks rdf:about up by the document's prefix
         self.keys: dict[str, Handling] = {}
         self.atom = self.format(root)
         self.base, self.bases, self.joined = base, list[str](), dict[tuple[str, Any], str]()
-        # Without xml:base anywhere every element has the base feedparser's first step
-        # leaves (most documents): no stack of bases is kept then.
-        first = self.joined_base(base, None)
-        self.fixed_base = not any_base and self.joined_base(first, None) == first
-        if self.fixed_base:
-            self.base = first
         self.language = language
         self.feed: dict[str, Any] = {}
         self.source: dict[str, Any] = {}
@@ -307,10 +298,9 @@ class _Replay:
         items = element.items()
         attrs = _attributes(element, items) if items else {}
         self.depth += 1
-        if not self.fixed_base:
-            self.base = self.joined_base(
-                self.base, attrs.get("xml:base", attrs.get("base")) if items else None)
-            self.bases.append(self.base)
+        self.base = self.joined_base(
+            self.base, attrs.get("xml:base", attrs.get("base")) if items else None)
+        self.bases.append(self.base)
         if self.incontent:
             raise Unsupported  # markup inside a text field: feedparser serialises it
         if bare:  # feedparser's guard against an image or textinput left open
@@ -338,8 +328,7 @@ class _Replay:
             end(self)
         else:
             self.pop(key)
-        if not self.fixed_base:
-            self.leave_base()
+        self.leave_base()
         self.depth -= 1
 
     def joined_base(self, base: str, given: str | None) -> str:
