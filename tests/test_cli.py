@@ -451,3 +451,21 @@ def test_json_output_is_the_exact_text_and_safe_on_a_terminal(hostile: Path,
     out = invoke(hostile, *command).output
     _assert_terminal_safe(out)
     assert {item["title"] for item in json.loads(out)} == set(HOSTILE_TITLES)
+
+
+def test_stdout_target_prints_any_text_it_is_given_without_terminal_controls(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Alerts reach stdout:// already cleaned (messages.py); a test message or a failure
+    notice may carry a server's text as it came."""
+    import apprise
+
+    import newswatch.plugins  # noqa: F401  (registers stdout://)
+
+    sender = apprise.Apprise()
+    assert sender.add("stdout://")
+    assert sender.notify(title="Notice \x1b]0;owned\x07\nforged line",
+                         body="error: \x1b]52;c;ZWNobyBvd25lZA==\x07 \x9b2J \u202etxt.exe\nnext")
+    out = capsys.readouterr().out
+    _assert_terminal_safe(out)
+    assert out == ("=== Notice ]0;owned forged line\n"
+                   "error: ]52;c;ZWNobyBvd25lZA== 2J txt.exe\nnext\n\n")

@@ -10,6 +10,7 @@ import pytest
 
 from newswatch.errors import QueryError
 from newswatch.rules import CompiledRule, Document, Matcher, Synonyms, evaluate, parse, snippet
+from newswatch.rules.limits import MAX_NEARS, MAX_NESTING
 
 T = "title"
 S = "summary"
@@ -292,8 +293,8 @@ def test_regexes_nested_to_the_limit_compile(pattern: str) -> None:
 
 
 def _deepest_query() -> str:
-    """As deep as the limits allow: 32 groups of OR and AND around a chain of 64 NEARs."""
-    return _nested(32, _near_chain(64))
+    """As deep as the limits allow: groups of OR and AND around a chain of NEARs."""
+    return _nested(MAX_NESTING, _near_chain(MAX_NEARS))
 
 
 def _frames() -> int:
