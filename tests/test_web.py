@@ -432,3 +432,15 @@ def test_feeds_carry_hostile_text_as_text_and_no_script_link(serve: Any) -> None
     [item] = json.loads(body)["items"]
     assert item["title"] == HOSTILE_SHOWN and "url" not in item
     assert b"javascript" not in body
+
+
+def test_a_host_name_binds_each_of_its_addresses_on_one_port(serve: Any) -> None:
+    server = serve("localhost:0")
+    bound = {s.getsockname()[:2] for s in server.sockets}
+    port = server.sockets[0].getsockname()[1]
+    wanted = {(a[4][0], port) for a in socket.getaddrinfo("localhost", port,
+                                                          type=socket.SOCK_STREAM)}
+    assert bound == wanted
+    for host, _ in bound:
+        status, _, _ = _split(_exchange((host, port), b"GET /healthz HTTP/1.1\r\n\r\n"))
+        assert status == "HTTP/1.1 200 OK"

@@ -76,28 +76,39 @@ class StatusServer:
         self.store, self.config, self.stats, self.healthy = store, config, stats, healthy
         self.max_connections, self.request_timeout = max_connections, request_timeout
         self.breakers, self.clock = breakers, clock
-        self.socket: socket.socket | None = None
-        self._accepting: asyncio.Task[None] | None = None
+        self.socket: socket.socket | None = None  # the first of self.sockets
+        self.sockets: list[socket.socket] = []
+        self._accepting: list[asyncio.Task[None]] = []
         self.open: set[asyncio.StreamWriter] = set()
         self.waiting: dict[asyncio.StreamWriter, None] = {}  # no request yet; oldest first
 
     async def start(self, listen: str) -> None:
         host, port = bind_address(listen)
-        loop = asyncio.get_running_loop()
-        family, _, _, _, address = (await loop.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE))[0]
-        self.socket = socket.create_server(address, family=family)
-        self.socket.setblocking(False)
-        self._accepting = asyncio.create_task(self._accept(self.socket))
+        found = await asyncio.get_running_loop().getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        # Every address the host has, as asyncio's own server would ("localhost" may be
+        # ::1 and 127.0.0.1); a port of 0 is the one the first was given.
+        for family, address in dict.fromkeys((f[0], f[4]) for f in found):
+            if self.sockets:
+                address = (address[0], self.sockets[0].getsockname()[1], *address[2:])
+            try:
+                listener = socket.create_server(address, family=family)
+            except OSError:
+                await self.close()
+                raise
+            listener.setblocking(False)
+            self.sockets.append(listener)
+        self.socket = self.sockets[0]
+        self._accepting = [asyncio.create_task(self._accept(s)) for s in self.sockets]
         log.info("status page, /healthz and /metrics on http://%s/", listen)
 
     async def close(self) -> None:
-        if self._accepting is not None:
-            self._accepting.cancel()
+        for task in self._accepting:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._accepting
-        if self.socket is not None:
-            self.socket.close()
+                await task
+        for listener in self.sockets:
+            listener.close()
         for writer in list(self.open):
             writer.transport.abort()
 
