@@ -9,7 +9,7 @@ CONFIG ?= config.toml
 $(BIN)/newswatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,dev,semantic]'
+	$(BIN)/pip install --quiet -e '.[test,dev,semantic,postgres]'
 	touch $@
 
 run: $(BIN)/newswatch

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pg import MISSING, Cluster
 from servers import FeedServer, Inbox, Webhook
 
 
@@ -63,3 +64,27 @@ def write_config(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    try:
+        cluster = Cluster()
+    except (FileNotFoundError, KeyError) as e:
+        pytest.skip(str(e) if isinstance(e, FileNotFoundError) else MISSING)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres(postgres_cluster: Cluster) -> str:
+    """The URL of a new, empty PostgreSQL database."""
+    return postgres_cluster.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a store lives, once for each backend."""
+    if request.param == "sqlite":
+        return tmp_path / "nw.db"
+    return str(request.getfixturevalue("postgres"))

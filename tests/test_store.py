@@ -175,9 +175,9 @@ def test_claiming_due_feeds_moves_them_on_by_their_lease(tmp_path: Path) -> None
     try:
         store.sync_feeds(feeds.values(), lambda f, s: {
             "due": t0 - timedelta(minutes=5), "also-due": t0, "gone": t0 - timedelta(hours=1),
-            "later": t0 + timedelta(minutes=5)}[f.name])
+            "later": t0 + timedelta(minutes=5)}[f.name], t0)
         store.conn.execute("UPDATE feeds SET disabled = 'HTTP 410 Gone' WHERE name = 'gone'")
-        store.sync_feeds([Feed("removed", "https://n.example/r")], lambda f, s: t0)
+        store.sync_feeds([Feed("removed", "https://n.example/r")], lambda f, s: t0, t0)
         del feeds["gone"]
         assert store.claim_due(feeds, t0, 1, lambda f: timedelta(minutes=2))[0].name == "due"
         claimed = store.claim_due(feeds, t0, 10, lambda f: timedelta(minutes=2))

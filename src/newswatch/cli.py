@@ -137,7 +137,7 @@ def check(ctx: click.Context) -> None:
     """Validate the config file and print a summary."""
     config = _load(ctx)
     click.echo(f"{ctx.obj['config_path']}: OK")
-    click.echo(f"  database: {config.settings.database}")
+    click.echo(f"  database: {public_url(str(config.settings.database))}")
     click.echo(f"  feeds:    {len(config.feeds)}" + _paused(config.paused_feeds))
     click.echo(f"  targets:  {len(config.targets)} "
                f"({one_line(', '.join(t.name for t in config.targets))})")
@@ -186,9 +186,13 @@ def _about_notes(config: Config) -> list[str]:
 def _open_store(config: Config) -> Any:
     from .store import Store
 
-    if not config.settings.database.exists():
+    database = config.settings.database
+    if isinstance(database, Path) and not database.exists():
         return None
-    return Store(config.settings.database)
+    try:
+        return Store(database)
+    except NewswatchError as e:
+        raise click.ClickException(str(e)) from None
 
 
 @main.command()
@@ -302,7 +306,7 @@ def _table(*columns: str) -> Any:
 def _cells(*values: str | None) -> list[Any]:
     """Table cells of plain text, one line each: a feed's title or a server's reason
     phrase is shown as written, never read as rich markup or terminal controls."""
-    return list(values)
+    return [rich_text(v, single=True) for v in values]
 
 
 def _print(renderable: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import apprise
 
 from . import plugins  # noqa: F401  (registers stdout://)
+from .backends import POSTGRES_SCHEMES
 from .errors import ConfigError, QueryError
 from .models import Config, Feed, Rule, Settings, Target
 from .rules import parse as parse_query
@@ -37,8 +39,8 @@ _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 SECTION_KEYS = {
-    "newswatch": {"database", "interval", "backfill", "concurrency", "per_host", "timeout",
-                  "max_body", "max_backoff", "retention", "max_hint", "give_up", "retry_delay",
+    "newswatch": {"database", "instance", "interval", "backfill", "concurrency", "per_host",
+                  "timeout", "max_body", "max_backoff", "retention", "max_hint", "give_up", "retry_delay",
                   "retry_max", "parse_workers", "parse_timeout", "failures_to", "languages",
                   "story_window", "story_threshold", "allow_private_redirects",
                   "private_networks"},
@@ -384,7 +386,25 @@ def _tables(c: _Checker, data: dict[str, Any], key: str) -> list[tuple[str, dict
     return out
 
 
-def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
+def _database(c: _Checker, value: str, lenient: bool) -> Path | str:
+    """A path (relative to the config file), or a postgresql:// URL (`${VAR}` expanded:
+    its password; libpq's PGPASSWORD and PGPASSFILE work too)."""
+    if not value.startswith(POSTGRES_SCHEMES):
+        return (c.path.parent / value).resolve()
+    try:
+        return expand_env(value, lenient=lenient)
+    except ValueError as e:
+        c.problem("newswatch.database", str(e))
+        return value
+
+
+def _default_instance() -> str:
+    """This process, as other instances sharing a database see it: NEWSWATCH_INSTANCE,
+    else host and pid (two on one host never take each other for themselves)."""
+    return os.environ.get("NEWSWATCH_INSTANCE") or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _settings(c: _Checker, data: dict[str, Any], lenient: bool = False) -> Settings:
     table = data.get("newswatch", {})
     if not isinstance(table, dict):
         c.problem("newswatch", "expected a [newswatch] table")
@@ -394,7 +414,8 @@ def _settings(c: _Checker, data: dict[str, Any]) -> Settings:
     database = c.get(table, "database", w, _string, "newswatch.db") or "newswatch.db"
     defaults = Settings(database=Path())
     return Settings(
-        database=(c.path.parent / database).resolve(),
+        database=_database(c, database, lenient),
+        instance=c.get(table, "instance", w, _name, "") or _default_instance(),
         interval=c.get(table, "interval", w, _positive(parse_duration), defaults.interval) or 0,
         backfill=c.get(table, "backfill", w, parse_duration, defaults.backfill) or 0.0,
         concurrency=c.get(table, "concurrency", w, _positive_int, defaults.concurrency) or 1,
@@ -535,7 +556,7 @@ def load(path: Path | str, secrets: bool = True) -> Config:
     for key in data:
         if key not in SECTION_KEYS:
             c.problem(key, f"unknown section (expected one of: {', '.join(SECTION_KEYS)})")
-    settings = _settings(c, data)
+    settings = _settings(c, data, not secrets)
 
     feeds: list[tuple[str, Feed | None]] = []
     paused: set[str] = set()  # labels of feeds and rules with `enabled = false`

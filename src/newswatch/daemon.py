@@ -31,6 +31,7 @@ from .models import Config, Feed
 from .notify import Notifier
 from .pipeline import Pipeline, PollResult
 from .store import Store
+from .timestamps import now
 from .web import StatusServer
 from .workers import Parsers
 
@@ -57,7 +58,10 @@ def open_pipeline(config: Config) -> Pipeline:
     store = Store(config.settings.database)
     try:
         store.lock()
-        for alert in store.in_doubt():
+        # What this instance held when it last stopped is free again at once (on a
+        # shared database the others' leases stay: see delivery.Delivery._hold).
+        store.release(config.settings.instance if store.shared else None, now())
+        for alert in [] if store.shared else store.in_doubt():
             log.warning("target=%s alert=%d was on its way when newswatch stopped (%s) without "
                         "an answer from the target: sent again, it may arrive twice",
                         alert["target"], alert["id"], alert["sending"])
@@ -72,6 +76,10 @@ async def close_pipeline(pipeline: Pipeline) -> None:
     await pipeline.notifier.settle(SETTLE_SECONDS)
     await pipeline.fetcher.aclose()
     pipeline.parsers.close()
+    try:  # the other instances need not wait for these leases to run out
+        pipeline.store.release(pipeline.config.settings.instance, pipeline.clock())
+    except Exception as e:  # noqa: BLE001 - they run out by themselves
+        log.warning("could not hand back this instance's leases: %s", e)
     pipeline.store.close()
 
 

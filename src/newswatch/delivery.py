@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 EVERY = 15.0  # seconds between passes when nothing wakes the loop
+# On a shared database, how long a target stays with the instance that sends its
+# messages without renewing (each pass renews it): after a SIGKILL, the wait before
+# another instance takes the target and its messages over.
+TARGET_LEASE = timedelta(seconds=90)
 
 
 class Delivery:
@@ -92,8 +96,26 @@ class Delivery:
         urgent = frozenset(r.name for r in self.p.config.rules if r.priority == "high")
         return Policy(t.digest, t.max_per_hour, quiet, t.timezone, urgent)
 
+    def _hold(self, target: str, clock: datetime) -> bool:
+        """On a shared database: whether this instance sends the target's messages now.
+        Taking it over from an instance that stopped answering, the messages that one
+        left on their way are in doubt: they are sent again."""
+        me = self.p.config.settings.instance
+        before = self.p.store.hold_target(target, me, clock, clock + TARGET_LEASE)
+        if before is None:
+            return False
+        if before != me:
+            for alert in self.p.store.in_doubt_for(target):
+                log.warning("target=%s alert=%d was on its way when %s stopped (%s) without "
+                            "an answer from the target: sent again, it may arrive twice",
+                            target, alert["id"], before or "another instance",
+                            alert["sending"])
+        return True
+
     async def _deliver_target(self, target: str, items: list[Outgoing]) -> int:
         clock = self.p.clock()
+        if self.p.store.shared and not self._hold(target, clock):
+            return 0  # another instance sends this target's messages
         breaker = self.breakers.setdefault(target, Breaker())
         if breaker.open(clock):
             return 0  # the target looks down: its alerts wait for it, the others go on

@@ -80,6 +80,7 @@ class Embedder:
                 vectors, rows = await asyncio.to_thread(semantic.embed, model, articles)
                 later: list[Callable[[], object]] = []
                 with self.p.store.transaction():
+                    self.p.before_queueing()
                     self.p.store.add_vectors(model.name, rows)
                     for article, vector in zip(articles, vectors, strict=True):
                         if article.published and article.published < now_ - backfill:

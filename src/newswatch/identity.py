@@ -9,7 +9,10 @@
 
 Keys are kept for ever in `seen`, so a key must be the same at every poll of the
 same item, and the same before and after an upgrade of newswatch: a key that
-changes makes every article still in its feed new again.
+changes makes every article still in its feed new again. Two changes do that
+once, knowingly: a relative link, once keyed by its guid or title because no
+base was known, is now keyed by its absolute link (an item still seen under a
+guid that is no link stays seen); and an identifying fragment (article_key).
 """
 
 from __future__ import annotations

@@ -55,7 +55,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class Settings:
-    database: Path
+    database: Path | str  # an SQLite file, or a postgresql:// URL
+    instance: str = ""  # this process's name among those sharing a database
     interval: float = 900.0
     backfill: float = 86400.0
     concurrency: int = 10

@@ -140,10 +140,10 @@ def _read_any(feed: str, body: bytes, headers: dict[str, str]) -> ParsedFeed:
     if fast is None:
         return _read_with_feedparser(feed, body, headers)
     title, ttl, declared, entries = fast
-    language = _language(declared, entries)
+    language = _language(_str(declared), entries)
     articles, skipped = _articles(feed, entries, language, _base(headers))
-    return ParsedFeed(clean(title), articles, _ttl_minutes(ttl), _warning(None, skipped),
-                      language)
+    return ParsedFeed(clean(_str(title)), articles, _ttl_minutes(_str(ttl)),
+                      _warning(None, skipped), language)
 
 
 _JSON_START = re.compile(rb"\s*\{")
@@ -305,7 +305,7 @@ def _language(declared: str, entries: list[Any]) -> str:
     if code:
         return code
     # detect_language() reads 600 characters: a megabyte headline is not read whole.
-    sample = [html_to_text(str(e.get("title", ""))[:1_000]) for e in entries[:20]]
+    sample = [html_to_text(_str(e.get("title"))[:1_000]) for e in entries[:20]]
     return detect_language(" ".join(sample))
 
 

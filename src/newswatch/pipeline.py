@@ -77,6 +77,16 @@ class Pipeline:
         """Note that a write to the database failed (for /healthz), or that one worked."""
         self.write_error = None if e is None else str(e) or type(e).__name__
 
+    def before_queueing(self) -> None:
+        """Call in a transaction that will queue alerts, before it does. On a database
+        other instances share: wait for theirs to finish, and learn the stories they
+        alerted meanwhile, so that one story alerts once whichever instance meets it."""
+        if not self.store.shared:
+            return
+        self.store.serialize_alerts()
+        since = self.clock() - timedelta(seconds=self.config.settings.story_window)
+        self._join_stories(self.stories, self.store.story_articles(since, self._stories_seen))
+
     def queue(self, article_id: int | None, m: Match, when: datetime, later: list[Later],
               config: Config | None = None) -> int:
         """Queue an article's alerts (call in the transaction that stored it); a story
@@ -131,13 +141,19 @@ class Pipeline:
         settings = self.config.settings
         stories = Stories(settings.story_window, settings.story_threshold)
         since = self.clock() - timedelta(seconds=settings.story_window)
-        for story_id, _, feed, title, found, rules in self.store.story_articles(since):
+        self._stories_seen = 0  # the last article read into `stories` from the database
+        self._join_stories(stories, self.store.story_articles(since))
+        return stories
+
+    def _join_stories(self, stories: Stories,
+                      rows: list[tuple[int, int, str, str, str, list[str]]]) -> None:
+        for story_id, article_id, feed, title, found, rules in rows:
             when = parse_iso(found) or self.clock()
             if story_id in stories.stories:
                 stories.join(stories.stories[story_id], feed, set(rules))
             else:
                 stories.start(story_id, feed, title, set(rules), when)
-        return stories
+            self._stories_seen = max(self._stories_seen, article_id)
 
 
 def _targets(config: Config) -> dict[str, tuple[str, ...]]:

@@ -17,12 +17,12 @@ import contextlib
 import hashlib
 import logging
 import random
-import sqlite3
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .backends import database_errors
 from .claims import claim_for
 from .decide import (
     FeedState,
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .pipeline import Pipeline
 
 log = logging.getLogger(__name__)
+DATABASE_ERRORS = database_errors()
 TICK = 1.0  # seconds between looks for due feeds when no poll finishes sooner
 Later = Callable[[], object]  # a step run once the commit is done
 SpawnFn = Callable[[Coroutine[Any, Any, None]], None]  # starts a task the daemon owns
@@ -95,9 +96,10 @@ class Poller:
             if self.resync is not None:  # a reload could not schedule its feeds then
                 self.schedule(self.resync)
             claimed = p.store.claim_due(feeds, clock, room,
-                                        lambda f: lease(f, config.settings))
+                                        lambda f: lease(f, config.settings),
+                                        config.settings.instance)
             p.write_failed(None)
-        except (sqlite3.Error, NewswatchError) as e:
+        except (*DATABASE_ERRORS, NewswatchError) as e:  # type: ignore[misc]
             p.write_failed(e)
             log.error("cannot claim due feeds: %s; trying again in %gs", e, TICK)
             return []
@@ -178,7 +180,7 @@ class Poller:
         left set so the next tick tries again)."""
         self.resync = config
         now = self.p.clock()
-        self.p.store.sync_feeds(config.feeds, lambda f, s: after_reload(f, s, now))
+        self.p.store.sync_feeds(config.feeds, lambda f, s: after_reload(f, s, now), now)
         self.resync = None
 
     def forget_backoff(self, config: Config) -> None:
@@ -186,7 +188,7 @@ class Poller:
         still honoured: at start, and when the network answers again after an outage."""
         now = self.p.clock()
         self.p.store.sync_feeds(config.feeds, lambda f, s: first_poll_after_start(
-            f, s, now, random.uniform(0.0, 1.0)))
+            f, s, now, random.uniform(0.0, 1.0)), now)
 
     def _network_back(self, config: Config) -> None:
         log.warning("the network is back: every feed is polled within one interval")
@@ -204,6 +206,8 @@ class Poller:
         later: list[Later] = []  # story bookkeeping, once the commit is done
         p.stories.expire(started)
         with p.store.transaction():
+            if by_key:
+                p.before_queueing()
             ids = p.store.add_articles(fresh, started)
             p.store.remember(seen.shared, started)
             for m in by_key.values():
@@ -245,7 +249,7 @@ class Poller:
             self.network.record(feed.name, ok=False, when=started, network=e.network)
             if self.network.was_down == started:
                 log.error("the network looks down: %s", self.network.reason(started))
-        elif not isinstance(e, (ParseError, sqlite3.Error)):
+        elif not isinstance(e, (ParseError, *DATABASE_ERRORS)):
             log.error("feed=%s poll failed unexpectedly", feed.name, exc_info=e)
         try:
             state = self.p.store.feed_state(feed.name)
@@ -277,7 +281,7 @@ def _failure(e: Exception) -> Outcome:
         return Outcome(e.status, str(e) or "fetch failed", e.network, e.retry_after)
     if isinstance(e, NewswatchError):
         return Outcome(error=str(e) or type(e).__name__)
-    if isinstance(e, sqlite3.Error):
+    if isinstance(e, DATABASE_ERRORS):
         return Outcome(error=f"database: {e}")
     return Outcome(error=f"internal error: {type(e).__name__}: {str(e)[:200]}")
 

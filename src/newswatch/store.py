@@ -1,9 +1,6 @@
-"""The SQLite store: feed state, seen articles, and the alert outbox.
-
-    feeds     one row per feed: conditional-GET state, last poll, errors, next poll
-    seen      every identity (canonical link, feed guid, hash) an article was seen under
-    articles  the articles found, as plain text (for `alerts` and later search)
-    alerts    the outbox: one row per article and target; pending -> sent | failed
+"""The store: feed state, seen articles, and the alert outbox, in SQLite (the
+default) or PostgreSQL (shared by any number of instances); see backends.py and
+store_schema.py for the tables.
 
 An alert is written in the same transaction that marks its article seen, so
 a crash either loses neither (the feed is fetched again) or keeps both; it
@@ -17,8 +14,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,20 +21,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .backends import Postgres, Sqlite, connect, database_errors
 from .errors import StorageError
-from .imports import without
 from .models import Article
 from .store_feeds import FeedRows
+from .store_leases import LeaseRows
+from .store_schema import HAS_TEXT, SCHEMA_VERSION, migrate
 from .store_seen import SeenRows
 from .store_status import StatusRows
 from .timestamps import iso, now, parse_iso
-from .urls import has_credentials, redact_text, redacted
 
-with without("numpy", "pandas"):
-    import sqlite_utils
+__all__ = ["SCHEMA_VERSION", "Outgoing", "Store", "iso"]
 
-
-SCHEMA_VERSION = 10
 
 
 @dataclass(frozen=True)
@@ -60,49 +53,39 @@ class Outgoing:
     article_id: int = 0
 
 
-class Store(FeedRows, SeenRows, StatusRows):
-    def __init__(self, path: Path | str) -> None:
-        if sqlite3.sqlite_version_info < (3, 35):  # INSERT ... RETURNING
-            raise StorageError(f"newswatch needs SQLite 3.35 or newer; Python's sqlite3 "
-                               f"module uses {sqlite3.sqlite_version}")
-        self.path = Path(path)
+class Store(FeedRows, SeenRows, StatusRows, LeaseRows):
+    def __init__(self, location: Path | str) -> None:
+        self.backend: Sqlite | Postgres = connect(location)
+        self.conn: Any = self.backend.conn
+        self.path = Path(self.backend.name) if self.backend.kind == "sqlite" else None
         self._lock_file: int | None = None
-        self._owner = threading.get_ident()
-        self._local = threading.local()
-        self._thread_conns: list[sqlite3.Connection] = []
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            if str(self.path) != ":memory:":
-                # Readable by its owner only, whatever the umask: it holds what was
-                # read from private feeds. SQLite gives its -wal and -shm the same mode.
-                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-            self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
-                                        check_same_thread=False)
-        except (OSError, sqlite3.Error) as e:
-            raise StorageError(f"{self.path}: cannot open database: {e}") from None
-        try:
-            self.db = sqlite_utils.Database(self.conn)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA busy_timeout=30000")
-            self._migrate()
-        except sqlite3.DatabaseError as e:
-            self.conn.close()
-            raise StorageError(f"{self.path}: cannot open database: {e}") from None
+            migrate(self.backend)
         except StorageError:
-            self.conn.close()
+            self.backend.close()
             raise
+        except Exception as e:
+            self.backend.close()
+            if not isinstance(e, database_errors()):
+                raise
+            raise StorageError(f"{self.backend.name}: cannot open database: {e}") from None
+
+    @property
+    def shared(self) -> bool:
+        """Other instances may use this database at the same time (PostgreSQL)."""
+        return self.backend.shared
 
     def close(self) -> None:
-        for conn in self._thread_conns:
-            conn.close()
-        self.conn.close()
+        self.backend.close()
         if self._lock_file is not None:
             os.close(self._lock_file)
             self._lock_file = None
 
     def lock(self) -> None:
-        """Claim the database for this process; a second daemon is refused."""
+        """Claim an SQLite file for this process; a second daemon is refused. (On
+        PostgreSQL instances share the database: feeds and targets are leased.)"""
+        if self.path is None:
+            return
         lock_path = self.path.with_name(self.path.name + ".lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -118,7 +101,7 @@ class Store(FeedRows, SeenRows, StatusRows):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute(self.backend.begin)
         try:
             yield
         except BaseException:
@@ -127,101 +110,14 @@ class Store(FeedRows, SeenRows, StatusRows):
             raise
         self.conn.execute("COMMIT")
 
-    def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StorageError(f"{self.path} was written by a newer newswatch "
-                               f"(schema {version}, this one knows {SCHEMA_VERSION})")
-        steps = {1: self._create_v1, 2: self._migrate_v2, 3: self._migrate_v3,
-                 4: self._migrate_v4, 5: self._migrate_v5, 6: self._migrate_v6,
-                 7: self._migrate_v7, 8: self._migrate_v8, 9: self._migrate_v9,
-                 10: self._migrate_v10}
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            with self.transaction():
-                steps[target]()
-                self.conn.execute(f"PRAGMA user_version = {target}")
-
-    def _create_v1(self) -> None:
-        db = self.db
-        db.table("feeds").create({
-            "name": str, "url": str, "etag": str, "last_modified": str, "last_poll": str,
-            "last_success": str, "last_status": int, "last_error": str, "error_count": int,
-            "next_poll": str, "articles_seen": int, "polls": int,
-        }, pk="name", not_null={"error_count", "articles_seen", "polls"},
-            defaults={"error_count": 0, "articles_seen": 0, "polls": 0})
-        db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, feed TEXT NOT NULL, "
-                   "first_seen TEXT NOT NULL) WITHOUT ROWID")
-        db.table("articles").create({
-            "id": int, "key": str, "feed": str, "url": str, "title": str, "summary": str,
-            "content": str, "author": str, "categories": str, "published": str, "found": str,
-        }, pk="id", not_null={"key", "feed", "found"})
-        db.table("articles").create_index(["key"], unique=True)
-        db.table("articles").create_index(["found"])
-        db.table("alerts").create({
-            "id": int, "article_id": int, "target": str, "rules": str, "snippet": str,
-            "status": str, "created": str, "attempts": int, "next_attempt": str, "sent": str,
-            "last_error": str,
-        }, pk="id", not_null={"article_id", "target", "status", "created", "attempts"},
-            defaults={"attempts": 0, "status": "pending"},
-            foreign_keys=[("article_id", "articles", "id")])
-        db.table("alerts").create_index(["article_id", "target"], unique=True)
-        db.table("alerts").create_index(["status", "target", "id"])
-        db.table("alerts").create_index(["created"])
-
-    def _migrate_v2(self) -> None:
-        """Permanent redirects, 410 Gone and unchanged bodies are remembered per feed."""
-        for column in ("fetch_url", "disabled", "body_hash"):
-            self.conn.execute(f"ALTER TABLE feeds ADD COLUMN {column} TEXT")
-
-    def _migrate_v3(self) -> None:
-        """Each article's language, so `newswatch match` stems it as the poll did."""
-        self.conn.execute("ALTER TABLE articles ADD COLUMN language TEXT")
-
-    def _migrate_v4(self) -> None:
-        """Stories: an article near-duplicating an alerted one from another feed joins it."""
-        self.conn.execute("ALTER TABLE articles ADD COLUMN story_id INTEGER")
-        self.conn.execute("CREATE INDEX idx_articles_story_id ON articles (story_id)")
-
-    def _migrate_v5(self) -> None:
-        """Digests: alerts sent together in one message share a batch (the first's id)."""
-        self.conn.execute("ALTER TABLE alerts ADD COLUMN batch INTEGER")
-        self.conn.execute("CREATE INDEX idx_alerts_target_sent ON alerts (target, sent)")
-
-    def _migrate_v6(self) -> None:
-        """Article embeddings for `about` rules, with the model that made them."""
-        self.conn.execute("CREATE TABLE vectors (article_id INTEGER PRIMARY KEY "
-                          "REFERENCES articles(id), model TEXT NOT NULL, vector BLOB NOT NULL)")
-
-    def _migrate_v7(self) -> None:
-        """When a message carrying an alert left, until the target answered."""
-        self.conn.execute("ALTER TABLE alerts ADD COLUMN sending TEXT")
-
-    def _migrate_v8(self) -> None:
-        """The articles still holding text, by age: pruning reads only those it drops,
-        not every article ever seen."""
-        self.conn.execute(f"CREATE INDEX idx_articles_text_found ON articles (found) "
-                          f"WHERE {_HAS_TEXT}")
-
-    def _migrate_v9(self) -> None:
-        """The schedule in the database: feeds due are found by their next poll; a
-        Retry-After outlives a restart; a heartbeat proves the database takes writes."""
-        self.conn.execute("ALTER TABLE feeds ADD COLUMN hold_until TEXT")
-        self.conn.execute("CREATE INDEX idx_feeds_next_poll ON feeds (next_poll)")
-        self.conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-
-    def _migrate_v10(self) -> None:
-        """No credential in the database: feed URLs as shown, a redirect target that
-        carries one forgotten (the configured URL is fetched and redirects again)."""
-        rows = self.conn.execute("SELECT name, url, fetch_url, last_error FROM feeds").fetchall()
-        self.conn.executemany(
-            "UPDATE feeds SET url = ?, fetch_url = ?, last_error = ? WHERE name = ?",
-            [(redacted(url) if url else url, None if fetch and has_credentials(fetch) else fetch,
-              redact_text(error) if error else error, name)
-             for name, url, fetch, error in rows])
+    def serialize_alerts(self) -> None:
+        """In a transaction that queues alerts: no other instance queues any till it ends."""
+        self.backend.serialize_alerts()
 
     def beat(self, when: datetime) -> None:
         """A write that proves the database takes writes (raises when it does not)."""
-        self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", [iso(when)])
+        self.conn.execute("INSERT INTO meta VALUES ('heartbeat', ?) ON CONFLICT (key) "
+                          "DO UPDATE SET value = excluded.value", [iso(when)])
 
 
     # -- articles ------------------------------------------------------------
@@ -234,7 +130,7 @@ class Store(FeedRows, SeenRows, StatusRows):
         """
         stamp = iso(found)
         batch = list(articles)
-        self.conn.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)",
+        self.conn.executemany("INSERT INTO seen VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                               [(k, a.feed, stamp) for a in batch for k in a.identities()])
         ids: dict[str, int] = {}
         for i in range(0, len(batch), 100):
@@ -244,9 +140,9 @@ class Store(FeedRows, SeenRows, StatusRows):
                      iso(a.published), stamp, a.language or None) for a in chunk]
             marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
             ids.update((key, row_id) for row_id, key in self.conn.execute(
-                "INSERT OR IGNORE INTO articles (key, feed, url, title, summary, content, "
+                "INSERT INTO articles (key, feed, url, title, summary, content, "
                 f"author, categories, published, found, language) VALUES {marks} "
-                "RETURNING id, key", [v for row in rows for v in row]))
+                "ON CONFLICT DO NOTHING RETURNING id, key", [v for row in rows for v in row]))
         return ids
 
     def stored_articles(self, since: datetime, feed: str | None = None) -> Iterator[Article]:
@@ -260,7 +156,7 @@ class Store(FeedRows, SeenRows, StatusRows):
     def prune_text(self, before: datetime, limit: int = 1000) -> int:
         """Drop the text of up to `limit` articles found before a time (identities and
         alerts stay); return how many. Call again until it returns 0."""
-        return self.conn.execute(PRUNE_TEXT, [iso(before), limit]).rowcount
+        return int(self.conn.execute(PRUNE_TEXT, [iso(before), limit]).rowcount)
 
     def prune_rows(self, before: datetime, limit: int = 1000) -> int:
         """Delete up to `limit` articles found before a time that no alert refers to (with
@@ -268,6 +164,8 @@ class Store(FeedRows, SeenRows, StatusRows):
         they never count as new again. Call again until it returns 0."""
         with self.transaction():
             ids = [r[0] for r in self.conn.execute(_UNALERTED, [iso(before), limit])]
+            if not ids:
+                return 0
             marks = ",".join("?" * len(ids))
             self.conn.execute(f"DELETE FROM vectors WHERE article_id IN ({marks})", ids)
             self.conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", ids)
@@ -286,7 +184,8 @@ class Store(FeedRows, SeenRows, StatusRows):
         return int(row.fetchone()[0])
 
     def add_vectors(self, model: str, vectors: list[tuple[int, bytes]]) -> None:
-        self.conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+        self.conn.executemany("INSERT INTO vectors VALUES (?, ?, ?) ON CONFLICT (article_id) "
+                              "DO UPDATE SET model = excluded.model, vector = excluded.vector",
                               [(i, model, v) for i, v in vectors])
 
     def vectors(self, model: str, since: datetime) -> Iterator[tuple[Article, bytes]]:
@@ -303,34 +202,38 @@ class Store(FeedRows, SeenRows, StatusRows):
     def set_story(self, article_id: int, story_id: int) -> None:
         self.conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article_id))
 
-    def story_articles(self, since: datetime) -> list[tuple[int, int, str, str, str, list[str]]]:
+    def story_articles(self, since: datetime, after: int = 0,
+                       ) -> list[tuple[int, int, str, str, str, list[str]]]:
         """(story id, article id, feed, title, found, rules alerted) of every article in a
-        story, found since a time, oldest first."""
+        story, found since a time (and stored after article `after`), oldest first."""
+        where = "story_id IS NOT NULL AND found >= ? AND articles.id > ?"
         rows = self.conn.execute(
-            "SELECT story_id, articles.id, feed, title, found, "
-            "(SELECT group_concat(rules, '\x1f') FROM alerts WHERE article_id = articles.id) "
-            "FROM articles WHERE story_id IS NOT NULL AND found >= ? ORDER BY articles.id",
-            [iso(since)]).fetchall()
-        out = []
-        for story_id, article_id, feed, title, found, rules in rows:
-            names = sorted({r for chunk in (rules or "").split("\x1f") if chunk
-                            for r in json.loads(chunk)})
-            out.append((story_id, article_id, feed, title or "", found, names))
-        return out
+            f"SELECT story_id, articles.id, feed, title, found FROM articles WHERE {where} "
+            "ORDER BY articles.id", [iso(since), after]).fetchall()
+        alerted: dict[int, set[str]] = {}
+        for article_id, rules in self.conn.execute(
+                "SELECT article_id, rules FROM alerts WHERE article_id IN "
+                f"(SELECT id FROM articles WHERE {where})", [iso(since), after]):
+            alerted.setdefault(article_id, set()).update(json.loads(rules or "[]"))
+        return [(story_id, article_id, feed, title or "", found,
+                 sorted(alerted.get(article_id, ())))
+                for story_id, article_id, feed, title, found in rows]
 
     def also_reported_by(self, article_id: int) -> list[str]:
         """The other feeds that carried an article's story."""
         return [r[0] for r in self.conn.execute(
-            "SELECT DISTINCT b.feed FROM articles a JOIN articles b ON b.story_id = a.story_id "
-            "WHERE a.id = ? AND b.id != a.id AND b.feed != a.feed ORDER BY b.id", [article_id])]
+            "SELECT b.feed FROM articles a JOIN articles b ON b.story_id = a.story_id "
+            "WHERE a.id = ? AND b.id != a.id AND b.feed != a.feed GROUP BY b.feed "
+            "ORDER BY min(b.id)", [article_id])]
 
     # -- alerts --------------------------------------------------------------
 
     def add_alert(self, article_id: int, target: str, rules: Iterable[str], snippet: str,
                   created: datetime) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO alerts (article_id, target, rules, snippet, status, created, "
-            "attempts, next_attempt) VALUES (?, ?, ?, ?, 'pending', ?, 0, ?)",
+            "INSERT INTO alerts (article_id, target, rules, snippet, status, created, "
+            "attempts, next_attempt) VALUES (?, ?, ?, ?, 'pending', ?, 0, ?) "
+            "ON CONFLICT DO NOTHING",
             (article_id, target, json.dumps(list(rules)), snippet, iso(created), iso(created)))
 
     def next_attempt(self, after: datetime) -> datetime | None:
@@ -368,29 +271,37 @@ class Store(FeedRows, SeenRows, StatusRows):
         """Record that a message carrying these alerts is leaving; return how many of them
         were not sent already. Callable from any thread."""
         marks = ",".join("?" * len(alert_ids))
-        return self._thread_conn().execute(
+        return self.backend.in_thread(
             f"UPDATE alerts SET sending = ? WHERE id IN ({marks}) AND status != 'sent'",
-            (iso(when), *alert_ids)).rowcount
+            (iso(when), *alert_ids)) if alert_ids else 0
 
     def mark_sent(self, alert_ids: list[int], when: datetime) -> None:
         """Record that a target accepted one message carrying these alerts (several: a
         digest); callable from any thread."""
         marks = ",".join("?" * len(alert_ids))
         batch = min(alert_ids) if len(alert_ids) > 1 else None
-        self._thread_conn().execute(
-            "UPDATE alerts SET status = 'sent', sent = ?, attempts = attempts + 1, "
-            f"last_error = NULL, sending = NULL, batch = ? WHERE id IN ({marks}) "
-            "AND status != 'sent'", (iso(when), batch, *alert_ids))
+        if alert_ids:
+            self.backend.in_thread(
+                "UPDATE alerts SET status = 'sent', sent = ?, attempts = attempts + 1, "
+                f"last_error = NULL, sending = NULL, batch = ? WHERE id IN ({marks}) "
+                "AND status != 'sent'", (iso(when), batch, *alert_ids))
 
     def in_doubt(self) -> list[dict[str, Any]]:
         """Alerts whose message was leaving when a process stopped without an answer:
         the target may have received them. Clears the marks; call once, at start."""
-        rows = [dict(r) for r in self.db.query(
+        return self.in_doubt_for(None)
+
+    def in_doubt_for(self, target: str | None) -> list[dict[str, Any]]:
+        """in_doubt for one target's alerts (None: every target's)."""
+        where = "alerts.sending IS NOT NULL" + (" AND alerts.target = ?" if target else "")
+        params = [target] if target else []
+        rows = dicts(self.conn.execute(
             "SELECT alerts.id, alerts.target, alerts.sending, articles.url FROM alerts "
-            "JOIN articles ON articles.id = alerts.article_id "
-            "WHERE alerts.sending IS NOT NULL ORDER BY alerts.id")]
+            f"JOIN articles ON articles.id = alerts.article_id WHERE {where} "
+            "ORDER BY alerts.id", params))
         if rows:
-            self.conn.execute("UPDATE alerts SET sending = NULL WHERE sending IS NOT NULL")
+            self.conn.execute(f"UPDATE alerts SET sending = NULL WHERE {where}"
+                              .replace("alerts.", ""), params)
         return rows
 
     def messages_sent(self, target: str, since: datetime) -> int:
@@ -399,18 +310,6 @@ class Store(FeedRows, SeenRows, StatusRows):
             "SELECT count(DISTINCT coalesce(batch, id)) FROM alerts "
             "WHERE target = ? AND status = 'sent' AND sent >= ?", (target, iso(since)))
         return int(row.fetchone()[0])
-
-    def _thread_conn(self) -> sqlite3.Connection:
-        if threading.get_ident() == self._owner:
-            return self.conn
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a crash
-            self._local.conn = conn
-            self._thread_conns.append(conn)
-        return conn
 
     def mark_failed_attempt(self, alert_id: int, error: str, retry_at: datetime,
                             give_up: bool = False, answered: bool = True) -> None:
@@ -426,7 +325,7 @@ class Store(FeedRows, SeenRows, StatusRows):
         sql = ("UPDATE alerts SET status = 'pending', attempts = 0, next_attempt = ? "
                "WHERE status = 'failed'" + (" AND target = ?" if target else ""))
         params = [iso(now()), target] if target else [iso(now())]
-        return self.conn.execute(sql, params).rowcount
+        return int(self.conn.execute(sql, params).rowcount)
 
     def alerts(self, limit: int = 50, status: str | None = None, rule: str | None = None,
                feed: str | None = None, since: datetime | None = None,
@@ -434,28 +333,26 @@ class Store(FeedRows, SeenRows, StatusRows):
         """The latest alerts, newest first, of a status, a rule, a feed, since a time."""
         filters = {"alerts.status = ?": status, "articles.feed = ?": feed,
                    "alerts.created >= ?": iso(since) if since else None,
-                   "EXISTS (SELECT 1 FROM json_each(alerts.rules) WHERE value = ?)": rule}
+                   self.backend.contains("alerts.rules"): json.dumps(rule) if rule else None}
         chosen = {sql: value for sql, value in filters.items() if value is not None}
         where = ("WHERE " + " AND ".join(chosen)) if chosen else ""
         params: list[Any] = list(chosen.values())
-        rows = self.db.query(
+        rows = self.conn.execute(
             "SELECT alerts.id, alerts.rules, alerts.target, alerts.status, alerts.created, "
             "alerts.sent, alerts.attempts, alerts.last_error, alerts.snippet, articles.url, "
             "articles.title, articles.feed, articles.published, articles.id AS article_id "
             "FROM alerts JOIN articles "
             f"ON articles.id = alerts.article_id {where} ORDER BY alerts.id DESC LIMIT ?",
             [*params, limit])
-        return [dict(r) for r in rows]
+        return dicts(rows)
 
     def counts(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT status, count(*) FROM alerts GROUP BY status")
         return {status: n for status, n in rows}
 
 
-# Articles whose text is kept (matches the partial index idx_articles_text_found).
-_HAS_TEXT = "(summary IS NOT NULL OR content IS NOT NULL)"
 PRUNE_TEXT = ("UPDATE articles SET summary = NULL, content = NULL WHERE id IN "
-              f"(SELECT id FROM articles WHERE found < ? AND {_HAS_TEXT} LIMIT ?)")
+              f"(SELECT id FROM articles WHERE found < ? AND {HAS_TEXT} LIMIT ?)")
 # Articles found before ? that no alert refers to, at most ? of them.
 _UNALERTED = ("SELECT id FROM articles WHERE found < ? AND NOT EXISTS "
               "(SELECT 1 FROM alerts WHERE alerts.article_id = articles.id) LIMIT ?")
@@ -477,3 +374,9 @@ def _article(r: Any) -> Article:
 def retry_delay(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timedelta:
     """Growing delay before the next try of a failed send: 30s, 1m, 2m, ... up to cap."""
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def dicts(cursor: Any) -> list[dict[str, Any]]:
+    """A cursor's rows as dicts by column name (either driver)."""
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]

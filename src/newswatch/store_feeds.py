@@ -8,7 +8,6 @@ A lost task, a crash or a killed worker costs a feed one lease, never its place.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +19,8 @@ from .urls import has_credentials, redacted
 
 
 class FeedRows:
-    conn: sqlite3.Connection
+    conn: Any
+    backend: Any
 
     def feed_state(self, name: str) -> FeedState:
         rows = self._states("WHERE name = ?", [name])
@@ -37,12 +37,13 @@ class FeedRows:
 
     def apply(self, u: FeedUpdate) -> None:
         """Write what a poll came to (the row is created if need be)."""
-        self.conn.execute("INSERT OR IGNORE INTO feeds (name) VALUES (?)", [u.name])
+        self.conn.execute("INSERT INTO feeds (name) VALUES (?) ON CONFLICT DO NOTHING",
+                          [u.name])
         self.conn.execute(
             "UPDATE feeds SET url = ?, fetch_url = ?, etag = ?, last_modified = ?, "
             "last_poll = ?, last_success = coalesce(?, last_success), last_status = ?, "
             "last_error = ?, error_count = ?, body_hash = ?, disabled = ?, next_poll = ?, "
-            "hold_until = ?, polls = polls + 1 WHERE name = ?",
+            "hold_until = ?, polls = polls + 1, leased_by = NULL WHERE name = ?",
             (_shown(u.url), _fetchable(u.fetch_url), u.etag, u.last_modified, iso(u.last_poll),
              iso(u.last_success), u.last_status, u.last_error, u.error_count, u.body_hash,
              u.disabled, iso(u.next_poll), iso(u.hold_until), u.name))
@@ -52,41 +53,54 @@ class FeedRows:
                           (new_articles, name))
 
     def sync_feeds(self, feeds: Iterable[Feed], when: Callable[[Feed, FeedState], datetime],
-                   ) -> None:
+                   clock: datetime) -> None:
         """Give every configured feed a row and its next poll, `when(feed, state)`, in
         one transaction (a changed URL also lifts a 410's stop)."""
         feeds = list(feeds)
         with self.transaction():
             states = self._states()
-            self.conn.executemany("INSERT OR IGNORE INTO feeds (name) VALUES (?)",
+            self.conn.executemany("INSERT INTO feeds (name) VALUES (?) ON CONFLICT DO NOTHING",
                                   [(f.name,) for f in feeds if f.name not in states])
             rows = []
             for feed in feeds:
                 state = states.get(feed.name) or FeedState(feed.name)
                 moved = state.url is not None and state.url != _shown(feed.url)
-                rows.append((iso(when(feed, state)), moved, feed.name))
+                rows.append((iso(clock), iso(when(feed, state)), moved, feed.name))
+            # A feed another instance (or this one) is polling keeps its lease: moved
+            # earlier, it would be fetched twice in one cycle.
             self.conn.executemany(
-                "UPDATE feeds SET next_poll = ?, disabled = CASE WHEN ? THEN NULL "
+                "UPDATE feeds SET next_poll = CASE WHEN leased_by IS NOT NULL AND next_poll > ? "
+                "THEN next_poll ELSE ? END, disabled = CASE WHEN ? THEN NULL "
                 "ELSE disabled END WHERE name = ?", rows)
 
     def claim_due(self, feeds: dict[str, Feed], now: datetime, limit: int,
-                  lease: Callable[[Feed], timedelta]) -> list[Feed]:
+                  lease: Callable[[Feed], timedelta], owner: str | None = None) -> list[Feed]:
         """The configured feeds whose next poll has come, soonest first (at most `limit`),
-        each with its next poll moved on by its lease, in one transaction."""
-        if limit <= 0:
+        each with its next poll moved on by its lease, in one transaction. On a shared
+        database the rows are locked as they are read: another instance claiming at
+        the same moment skips them, and finds them due again only once the lease ends."""
+        if limit <= 0 or not feeds:
             return []
         claimed: list[Feed] = []
         with self.transaction():
-            rows = self.conn.execute(
-                "SELECT name FROM feeds WHERE next_poll <= ? AND disabled IS NULL "
-                "ORDER BY next_poll", [iso(now)])
+            if self.backend.shared:
+                names = list(feeds)
+                marks = ",".join("?" * len(names))
+                rows = self.conn.execute(
+                    "SELECT name FROM feeds WHERE next_poll <= ? AND disabled IS NULL "
+                    f"AND name IN ({marks}) ORDER BY next_poll LIMIT ?"
+                    f"{self.backend.claim_suffix}", [iso(now), *names, limit])
+            else:  # one instance: reading every due row is cheaper than a long IN list
+                rows = self.conn.execute(
+                    "SELECT name FROM feeds WHERE next_poll <= ? AND disabled IS NULL "
+                    "ORDER BY next_poll", [iso(now)])
             for (name,) in rows:
                 if name in feeds:
                     claimed.append(feeds[name])
                     if len(claimed) == limit:
                         break
-            self.conn.executemany("UPDATE feeds SET next_poll = ? WHERE name = ?",
-                                  [(iso(now + lease(f)), f.name) for f in claimed])
+            self.conn.executemany("UPDATE feeds SET next_poll = ?, leased_by = ? WHERE name = ?",
+                                  [(iso(now + lease(f)), owner, f.name) for f in claimed])
         return claimed
 
     def overdue(self, feeds: Iterable[Feed], now: datetime) -> list[tuple[str, datetime]]:

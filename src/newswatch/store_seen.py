@@ -13,10 +13,10 @@ poll, or the first article's text being pruned, never changes it.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from .models import Article, _bounded
 from .timestamps import iso
@@ -39,7 +39,7 @@ class Triage:
 
 
 class SeenRows:
-    conn: sqlite3.Connection
+    conn: Any
 
     def unseen(self, articles: Iterable[Article], claim: Claim | None = None) -> list[Article]:
         """The articles none of whose identities was seen before (nor earlier in the list)."""
@@ -76,7 +76,7 @@ class SeenRows:
     def remember(self, articles: Iterable[Article], found: datetime) -> None:
         """Record that this feed has met these articles another feed reached first (call
         in the transaction that stores the poll)."""
-        self.conn.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)",
+        self.conn.executemany("INSERT INTO seen VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                               [(own_key(a.feed, a.key), a.feed, iso(found)) for a in articles])
 
     def _seen_by(self, keys: set[str]) -> dict[str, str]:
