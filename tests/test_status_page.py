@@ -50,13 +50,14 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def config_text(feeds: FeedServer, hook: Webhook, refuser: Webhook, down: int) -> str:
+def config_text(feeds: FeedServer, hook: Webhook, refuser: Webhook, down: int,
+                database: str) -> str:
     start = (T1 - timedelta(hours=1)).astimezone(KYIV)
     quiet = f"{start:%H:%M}-{QUIET_END.astimezone(KYIV):%H:%M}"
     late = feeds.url("/late.xml").replace("http://", "http://reader:pa55word@")
     return f"""
 [newswatch]
-database = "nw.db"
+database = "{database}"
 backfill = "7d"
 parse_workers = 0
 retry_delay = "10m"
@@ -153,9 +154,14 @@ async def two_rounds(pipeline: Pipeline, feeds: FeedServer) -> None:
     await pipeline.deliver()
 
 
-@pytest.fixture(scope="module")
-def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def scene(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
+    """The two rounds on each backend: the page's queries are the same SQL for both."""
     tmp = tmp_path_factory.mktemp("status")
+    database = "nw.db"
+    if request.param == "postgresql":
+        database = request.getfixturevalue("postgres_cluster").new_database()
     feeds, hook, refuser = FeedServer(), Webhook(), Webhook()
     refuser.refuse = lambda payload: True
     feeds.publish("/wire.xml", rss([Item("Largest drone attack on Kharkiv overnight",
@@ -164,7 +170,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     feeds.publish("/late.xml?token=t0psecret&page=2",
                   rss([Item("Weather for the weekend", "https://n.example/w")]))
     path = tmp / "config.toml"
-    path.write_text(config_text(feeds, hook, refuser, closed_port()))
+    path.write_text(config_text(feeds, hook, refuser, closed_port(), database))
     config = config_module.load(path)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
@@ -371,7 +377,7 @@ def test_the_page_in_headless_chromium(scene: Scene, browser: Any,
         assert words.replace("\n", " ") in shown.replace("\n", " ")
     inner = whole_page(browser)
     png = browser.get_screenshot_as_png()
-    path = tmp_path_factory.getbasetemp() / "status-page.png"
+    path = tmp_path_factory.getbasetemp() / f"status-page-{scene.pipeline.store.backend.kind}.png"
     path.write_bytes(png)
     print(f"status page screenshot: {path}")
     assert png_size(png) == tuple(inner) and inner[0] == WIDTH and inner[1] >= 900
