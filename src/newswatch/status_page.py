@@ -127,7 +127,8 @@ def _article_row(article: AlertedArticle, outbox: Outbox, times: Times,
                  secrets: list[str]) -> str:
     states = [outbox.state(a, article) for a in article.alerts]
     items = "".join(f"<li>{_target_state(s, times, secrets)}</li>" for s in states)
-    return (f"<tr><td>{times(article.found)}</td><th scope=\"row\">{_article(article)}</th>"
+    title = _article(article.title, article.url)
+    return (f"<tr><td>{times(article.found)}</td><th scope=\"row\">{title}</th>"
             f"<td>{e(article.feed)}</td><td>{e(', '.join(article.rules))}</td>"
             f'<td><ul class="targets">{items}</ul></td></tr>')
 
@@ -151,10 +152,8 @@ def _target_state(s: TargetState, times: Times, secrets: list[str]) -> str:
     return f"{head} {'; '.join(parts)}"
 
 
-def _article(article: AlertedArticle | Mapping[str, Any]) -> str:
+def _article(title: str | None, url: str | None) -> str:
     """An article's title, a link only to an http(s) address."""
-    title, url = ((article.title, article.url) if isinstance(article, AlertedArticle)
-                  else (article["title"], article["url"]))
     text = e(title or url or "(untitled)")
     link = safe_link(url or "")
     return f'<a href="{e(link)}">{text}</a>' if link else text
@@ -168,7 +167,7 @@ def _failed_rows(store: Store, times: Times, secrets: list[str]) -> str:
         rows.append(
             f"<tr class=\"problem\"><td>{times(a['created'])}</td><td>{e(a['target'])}</td>"
             f"<td>{a['attempts'] or 0}</td><td>{e(error)}</td>"
-            f"<th scope=\"row\">{_article(a)}</th></tr>")
+            f"<th scope=\"row\">{_article(a['title'], a['url'])}</th></tr>")
     return "\n".join(rows) or '<tr><td colspan="5">None.</td></tr>'
 
 
