@@ -27,9 +27,13 @@ import lxml.html
 import pytest
 
 from newswatch import config as config_module
+from newswatch.alert_states import Outbox, policy
 from newswatch.daemon import close_pipeline, open_pipeline
-from newswatch.models import Config
+from newswatch.delivery import Breaker
+from newswatch.models import Config, Rule, Target
 from newswatch.pipeline import Pipeline
+from newswatch.store import Outgoing
+from newswatch.store_status import AlertedArticle, TargetAlert
 from newswatch.web import StatusServer
 from servers import FeedServer, Item, Webhook, rss
 
@@ -539,3 +543,70 @@ def test_the_daemon_shows_a_target_its_deliver_loop_left_alone(
             assert r.status == 200 and r.read() == b"" and int(r.headers["Content-Length"]) > 0
     finally:
         assert daemon.stop() == 0
+
+
+# -- why a pending alert waits, on plain data ---------------------------------------------
+
+NOON = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+RULES = (Rule("drones", "drone"), Rule("sirens", "sirens", priority="high"))
+TARGETS = {
+    "plain": Target("plain", "json://x"),
+    "quiet": Target("quiet", "json://x", quiet_hours=("11:00", "14:00"), timezone="UTC"),
+    "digest": Target("digest", "json://x", digest=3600.0),
+    "capped": Target("capped", "json://x", max_per_hour=2),
+}
+
+
+def stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pending(target: str, rules: tuple[str, ...] = ("drones",), attempts: int = 0,
+            retry: datetime | None = None, created: datetime = NOON,
+            status: str = "pending", sent: datetime | None = None) -> TargetAlert:
+    return TargetAlert(1, target, status, rules, "", stamp(created),
+                       stamp(sent) if sent else None, attempts,
+                       stamp(retry) if retry else None, "answered 400" if attempts else None,
+                       None)
+
+
+@pytest.mark.parametrize(("alert", "why", "until"), [
+    (pending("plain"), "sending", None),
+    (pending("plain", attempts=2, retry=NOON + timedelta(minutes=5)), "retry 3",
+     NOON + timedelta(minutes=5)),
+    (pending("quiet"), "quiet hours", datetime(2026, 6, 1, 14, 0, tzinfo=UTC)),
+    (pending("quiet", rules=("sirens",)), "sending", None),  # high priority: through
+    (pending("digest", created=NOON - timedelta(minutes=20)), "digest",
+     NOON + timedelta(minutes=40)),
+    (pending("capped"), "max_per_hour (2) reached", None),
+    (pending("gone"), "no such target in the configuration", None),
+])
+def test_a_pending_alert_says_why_it_waits(alert: TargetAlert, why: str,
+                                          until: datetime | None) -> None:
+    article = AlertedArticle(7, "wire", "https://n.example/1", "t", None, stamp(NOON), (alert,))
+    outbox = Outbox(NOON, {t: policy(TARGETS[t], RULES) for t in TARGETS},
+                    {"digest": [Outgoing(9, "digest", ("drones",), "", 0, "wire", "", "", None,
+                                         None, stamp(NOON - timedelta(minutes=20)))]},
+                    {"capped": 2}, {})
+    state = outbox.state(alert, article)
+    assert (state.status, state.why, state.until) == ("pending", why, until)
+
+
+def test_only_a_breaker_still_open_says_the_target_looks_down() -> None:
+    article = AlertedArticle(7, "wire", "", "t", None, stamp(NOON), ())
+    open_, closed = Breaker(1, NOON + timedelta(minutes=1), "no answer"), \
+        Breaker(1, NOON - timedelta(minutes=1), "no answer")
+    for breaker, down in ((open_, NOON + timedelta(minutes=1)), (closed, None)):
+        outbox = Outbox(NOON, {"plain": policy(TARGETS["plain"], RULES)}, {}, {},
+                        {"plain": breaker})
+        state = outbox.state(pending("plain"), article)
+        assert (state.down_until, state.down_why) == (down, "no answer" if down else "")
+
+
+def test_sent_and_failed_alerts_say_when_and_why() -> None:
+    article = AlertedArticle(7, "wire", "", "t", None, stamp(NOON), ())
+    outbox = Outbox(NOON, {}, {}, {}, {})
+    sent = outbox.state(pending("plain", status="sent", sent=NOON), article)
+    assert (sent.status, sent.when) == ("sent", NOON)
+    failed = outbox.state(pending("plain", status="failed", attempts=4), article)
+    assert (failed.status, failed.error, failed.attempts) == ("failed", "answered 400", 4)
