@@ -55,6 +55,7 @@ class FeedServer:
         self.host = host
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.times: list[tuple[float, str]] = []  # (time.monotonic(), path) of each GET
         self.in_flight = 0
         self.peak_in_flight = 0
         self.count_lock = threading.Lock()
@@ -82,6 +83,7 @@ class FeedServer:
 
             def answer(self) -> None:
                 server.requests.append((self.path, dict(self.headers.items())))
+                server.times.append((time.monotonic(), self.path))
                 route = server.routes.get(self.path)
                 if route is None:
                     return self._send(404, b"not found", "text/plain", {})

@@ -236,3 +236,60 @@ def test_alert_rules_are_stored_as_json(store: Store) -> None:
     row = store.alerts()[0]
     assert json.loads(row["rules"]) == ["a_b", "c%d"]
     assert len(store.alerts(rule="a_b")) == 1 and store.alerts(rule="a%b") == []
+
+
+def test_instances_starting_together_on_a_new_database_both_start(postgres: str) -> None:
+    opened: list[Store] = []
+    failed: list[BaseException] = []
+    go = threading.Barrier(4)
+
+    def start() -> None:
+        go.wait()
+        try:
+            opened.append(Store(postgres))
+        except BaseException as e:  # noqa: BLE001 - reported below
+            failed.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for s in opened:
+        s.close()
+    assert failed == [] and len(opened) == 4
+
+
+def test_a_start_never_undoes_a_poll_another_instance_finishes_meanwhile(postgres: str) -> None:
+    feed = Feed("f", "https://n.example/f", interval=60.0)
+    a, b = Store(postgres), Store(postgres)
+    try:
+        a.sync_feeds([feed], lambda f, s: T0, T0)
+        assert a.claim_due({"f": feed}, T0, 10, lambda f: timedelta(minutes=5), "a")
+        done = FeedUpdate("f", feed.url, None, None, None, T0, T0, 200, None, 0, None, None,
+                          T0 + timedelta(minutes=1), None)
+
+        def when(f: Feed, state: object) -> datetime:
+            # b works out a time from the row as it read it, while a finishes its poll.
+            finishing = threading.Thread(target=a.apply, args=(done,))
+            finishing.start()
+            finishing.join(0.5)
+            return T0  # due now, as a start makes a new feed
+
+        b.sync_feeds([feed], when, T0)
+        assert wait_for(lambda: a.feed_state("f").next_poll == T0 + timedelta(minutes=1))
+        assert a.claim_due({"f": feed}, T0, 10, lambda f: timedelta(minutes=5), "b") == []
+    finally:
+        a.close()
+        b.close()
+
+
+def wait_for(check: object, timeout: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False

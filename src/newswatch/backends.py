@@ -93,6 +93,10 @@ class Sqlite:
             self._thread_conns.append(conn)
         return int(conn.execute(sql, params).rowcount)
 
+    def schema_lock(self, held: bool) -> None:
+        """Nothing to do: one process opens a file at a time (Store.lock), and each
+        migration step is one transaction."""
+
     def serialize_alerts(self) -> None:
         """Nothing to do: BEGIN IMMEDIATE already lets one writer in at a time."""
 
@@ -143,6 +147,12 @@ class Postgres:
     def in_thread(self, sql: str, params: Sequence[Any]) -> int:
         with self.pool.connection() as conn:
             return int(conn.execute(_pg(sql), params).rowcount)
+
+    def schema_lock(self, held: bool) -> None:
+        """Take (or give back) the right to migrate: instances starting together must
+        not create the tables twice."""
+        self.conn.execute("SELECT pg_advisory_lock(7412)" if held
+                          else "SELECT pg_advisory_unlock(7412)")
 
     def serialize_alerts(self) -> None:
         """Queue alerts one instance at a time (till the transaction ends), so that a

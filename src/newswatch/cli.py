@@ -190,9 +190,11 @@ def _open_store(config: Config) -> Any:
     if isinstance(database, Path) and not database.exists():
         return None
     try:
-        return Store(database)
+        store = Store(database)
     except NewswatchError as e:
         raise click.ClickException(str(e)) from None
+    click.get_current_context().call_on_close(store.close)
+    return store
 
 
 @main.command()
@@ -364,9 +366,9 @@ def feeds_add(ctx: click.Context, url: str, name: str | None, tags: tuple[str, .
     except NewswatchError as e:
         raise click.ClickException(str(e)) from None
     if skipped:
-        click.echo(f"{public_url(feed_url)} is already in {ctx.obj['config_path']}")
+        click.echo(one_line(f"{public_url(feed_url)} is already in {ctx.obj['config_path']}"))
         return
-    click.echo(f"added feed {added[0]!r}: {public_url(feed_url)}")
+    click.echo(one_line(f"added feed {added[0]!r}: {public_url(feed_url)}"))
 
 
 @main.command()
@@ -571,6 +573,26 @@ def _threshold_report(ranked: list[tuple[float, bool | None, Any]], labels: Path
         t = (levels[i] + levels[i + 1]) / 2 if i + 1 < len(levels) else levels[i]
         click.echo(f"suggested threshold: {t:.3f} (recall {best:.2f} at precision >= "
                    f"{want_precision:g})")
+
+
+@main.group()
+def db() -> None:
+    """The database: move an installation to PostgreSQL."""
+
+
+@db.command("copy")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("target", metavar="postgresql://...")
+def db_copy(source: Path, target: str) -> None:
+    """Copy an SQLite database (SOURCE) into an empty PostgreSQL one (TARGET)."""
+    from .dbcopy import copy_database
+
+    try:
+        counts = copy_database(source, target, lambda line: click.echo(f"  {line}"))
+    except NewswatchError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"copied {sum(counts.values())} rows into {public_url(target)}; set "
+               f"database = \"postgresql://...\" in the config, and start the instances")
 
 
 @main.command()

@@ -39,9 +39,9 @@ _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 SECTION_KEYS = {
-    "newswatch": {"database", "instance", "interval", "backfill", "concurrency", "per_host",
-                  "timeout", "max_body", "max_backoff", "retention", "max_hint", "give_up",
-                  "retry_delay", "retry_max", "parse_workers", "parse_timeout", "failures_to",
+    "newswatch": {"database", "instance", "failover", "interval", "backfill", "concurrency",
+                  "per_host", "timeout", "max_body", "max_backoff", "retention", "max_hint",
+                  "give_up", "retry_delay", "retry_max", "parse_workers", "parse_timeout", "failures_to",
                   "languages", "story_window", "story_threshold", "allow_private_redirects",
                   "private_networks"},
     "feeds": {"name", "url", "tags", "interval", "language", "headers", "enabled"},
@@ -416,6 +416,8 @@ def _settings(c: _Checker, data: dict[str, Any], lenient: bool = False) -> Setti
     return Settings(
         database=_database(c, database, lenient),
         instance=c.get(table, "instance", w, _name, "") or _default_instance(),
+        failover=c.get(table, "failover", w, _positive(parse_duration), defaults.failover)
+        or defaults.failover,
         interval=c.get(table, "interval", w, _positive(parse_duration), defaults.interval) or 0,
         backfill=c.get(table, "backfill", w, parse_duration, defaults.backfill) or 0.0,
         concurrency=c.get(table, "concurrency", w, _positive_int, defaults.concurrency) or 1,

@@ -125,18 +125,23 @@ def backoff(interval: float, errors: int, cap: float) -> float:
 
 
 def lease(feed: Feed, settings: Settings) -> timedelta:
-    """How far a claim moves a feed's next poll: past the longest a poll can take."""
-    longest = settings.timeout + settings.parse_timeout + 60.0
+    """How far a claim moves a feed's next poll: past the longest a poll can take (its
+    fetch, its parse, and `failover` for the wait for a fetch slot)."""
+    longest = settings.timeout + settings.parse_timeout + settings.failover
     return timedelta(seconds=max(feed.interval, longest))
 
 
 def first_poll_after_start(feed: Feed, state: FeedState, now: datetime,
                            jitter: float) -> datetime:
     """When a feed is next polled after newswatch starts: as stored, but no later than
-    one interval from now (a backoff from before the restart is forgotten), and
-    no sooner than a server's Retry-After."""
-    soon = now + timedelta(seconds=feed.interval * jitter)
-    when = min(state.next_poll, soon) if state.next_poll else now
+    one interval from now (a backoff from before the restart is forgotten, spread
+    over that interval), and no sooner than a server's Retry-After. A feed already
+    due within one interval keeps its time: another instance sharing the database
+    may have just polled it."""
+    if state.next_poll and state.next_poll <= now + timedelta(seconds=feed.interval):
+        when = state.next_poll
+    else:
+        when = now + timedelta(seconds=feed.interval * jitter) if state.next_poll else now
     if state.hold_until and state.hold_until > when:
         when = state.hold_until
     return when

@@ -27,10 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 EVERY = 15.0  # seconds between passes when nothing wakes the loop
-# On a shared database, how long a target stays with the instance that sends its
-# messages without renewing (each pass renews it): after a SIGKILL, the wait before
-# another instance takes the target and its messages over.
-TARGET_LEASE = timedelta(seconds=90)
+
 
 
 class Delivery:
@@ -40,12 +37,31 @@ class Delivery:
         self._wake = asyncio.Event()
         self.breakers: dict[str, Breaker] = {}  # by target
         self.last_pass: datetime | None = None  # when a pass last finished
+        self.held: set[str] = set()  # targets whose messages this instance sends (shared db)
 
     def wake(self) -> None:
         """Alerts were queued: send them now, not at the next pass."""
         self._wake.set()
 
     async def run(self, stopping: asyncio.Event) -> None:
+        renewing = asyncio.get_running_loop().create_task(self._renew(stopping))
+        try:
+            await self._passes(stopping)
+        finally:
+            renewing.cancel()
+
+    async def _renew(self, stopping: asyncio.Event) -> None:
+        """On a shared database, keep the targets this instance sends for, also while a
+        slow send is out: the lease runs out only when this process or its loop is dead."""
+        while self.p.store.shared and not stopping.is_set():
+            await asyncio.sleep(self.p.config.settings.failover / 3)
+            for target in list(self.held):
+                try:
+                    self._hold(target, self.p.clock())
+                except Exception as e:  # noqa: BLE001 - the next pass tries again
+                    log.warning("target=%s could not renew its lease: %s", target, e)
+
+    async def _passes(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             self._wake.clear()
             try:
@@ -100,10 +116,13 @@ class Delivery:
         """On a shared database: whether this instance sends the target's messages now.
         Taking it over from an instance that stopped answering, the messages that one
         left on their way are in doubt: they are sent again."""
-        me = self.p.config.settings.instance
-        before = self.p.store.hold_target(target, me, clock, clock + TARGET_LEASE)
+        settings = self.p.config.settings
+        me, until = settings.instance, clock + timedelta(seconds=settings.failover)
+        before = self.p.store.hold_target(target, me, clock, until)
         if before is None:
+            self.held.discard(target)
             return False
+        self.held.add(target)
         if before != me:
             for alert in self.p.store.in_doubt_for(target):
                 log.warning("target=%s alert=%d was on its way when %s stopped (%s) without "

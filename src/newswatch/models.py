@@ -57,6 +57,8 @@ class Rule:
 class Settings:
     database: Path | str  # an SQLite file, or a postgresql:// URL
     instance: str = ""  # this process's name among those sharing a database
+    # How long an instance may stop answering before others take its feeds and targets.
+    failover: float = 60.0
     interval: float = 900.0
     backfill: float = 86400.0
     concurrency: int = 10

@@ -125,8 +125,10 @@ class Poller:
         """Poll one feed under `config` (the one it started with); never raises but
         for cancellation."""
         config = config or self.p.config
-        started = self.p.clock()
         async with self.p.in_flight:
+            # From here: its next poll is an interval after this one's fetch, however
+            # long the claimed feed waited for its turn.
+            started = self.p.clock()
             try:
                 result = await self._refresh(feed, config, started)
             except asyncio.CancelledError:

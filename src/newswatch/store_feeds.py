@@ -14,7 +14,7 @@ from typing import Any
 
 from .decide import FeedState, FeedUpdate
 from .models import Feed
-from .timestamps import iso, parse_iso
+from .timestamps import iso, iso_not_before, parse_iso
 from .urls import has_credentials, redacted
 
 
@@ -26,11 +26,15 @@ class FeedRows:
         rows = self._states("WHERE name = ?", [name])
         return rows.get(name) or FeedState(name)
 
-    def _states(self, where: str = "", params: list[str] | None = None,
+    def _states(self, where: str = "", params: list[str] | None = None, lock: bool = False,
                 ) -> dict[str, FeedState]:
+        """The feeds' rows; `lock`: held till the transaction ends, on a database other
+        instances share (their claims skip them meanwhile, their writes wait)."""
+        suffix = " FOR UPDATE" if lock and self.backend.shared else ""
         rows = self.conn.execute(
             "SELECT name, url, etag, last_modified, error_count, next_poll, last_success, "
-            f"fetch_url, disabled, body_hash, hold_until FROM feeds {where}", params or [])
+            f"fetch_url, disabled, body_hash, hold_until FROM feeds {where}{suffix}",
+            params or [])
         return {r[0]: FeedState(r[0], r[1], r[2], r[3], r[4], parse_iso(r[5]),
                                 r[6] is not None, r[7], r[8], r[9], parse_iso(r[10]))
                 for r in rows}
@@ -46,7 +50,7 @@ class FeedRows:
             "hold_until = ?, polls = polls + 1, leased_by = NULL WHERE name = ?",
             (_shown(u.url), _fetchable(u.fetch_url), u.etag, u.last_modified, iso(u.last_poll),
              iso(u.last_success), u.last_status, u.last_error, u.error_count, u.body_hash,
-             u.disabled, iso(u.next_poll), iso(u.hold_until), u.name))
+             u.disabled, iso_not_before(u.next_poll), iso_not_before(u.hold_until), u.name))
 
     def count_new(self, name: str, new_articles: int) -> None:
         self.conn.execute("UPDATE feeds SET articles_seen = articles_seen + ? WHERE name = ?",
@@ -58,7 +62,9 @@ class FeedRows:
         one transaction (a changed URL also lifts a 410's stop)."""
         feeds = list(feeds)
         with self.transaction():
-            states = self._states()
+            # Read and written under lock: a time worked out from a row another
+            # instance has since moved would poll that feed twice in one cycle.
+            states = self._states(lock=True)
             self.conn.executemany("INSERT INTO feeds (name) VALUES (?) ON CONFLICT DO NOTHING",
                                   [(f.name,) for f in feeds if f.name not in states])
             rows = []

@@ -43,6 +43,14 @@ _INDEXES = [
 
 def migrate(backend: Any) -> None:
     """Bring the database to SCHEMA_VERSION, one transaction per step."""
+    backend.schema_lock(True)
+    try:
+        _migrate(backend)
+    finally:
+        backend.schema_lock(False)
+
+
+def _migrate(backend: Any) -> None:
     version = backend.schema_version()
     if version > SCHEMA_VERSION:
         raise StorageError(f"{backend.name} was written by a newer newswatch "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def now() -> datetime:
@@ -17,6 +17,14 @@ def iso(when: datetime | None) -> str | None:
     if when.tzinfo is not UTC:
         when = when.astimezone(UTC)
     return when.isoformat(timespec="seconds")[:19] + "Z"
+
+
+def iso_not_before(when: datetime | None) -> str | None:
+    """iso() rounded up to the next whole second: a time not to act before (a feed's
+    next poll) is never stored earlier than it is."""
+    if when is not None and when.microsecond:
+        when = when.replace(microsecond=0) + timedelta(seconds=1)
+    return iso(when)
 
 
 def parse_iso(text: str | None) -> datetime | None:
