@@ -39,11 +39,12 @@ _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 SECTION_KEYS = {
-    "newswatch": {"database", "instance", "failover", "interval", "backfill", "concurrency",
-                  "per_host", "timeout", "max_body", "max_backoff", "retention", "max_hint",
-                  "give_up", "retry_delay", "retry_max", "parse_workers", "parse_timeout", "failures_to",
-                  "languages", "story_window", "story_threshold", "allow_private_redirects",
-                  "private_networks"},
+    "newswatch": {
+        "database", "instance", "failover", "interval", "backfill", "concurrency", "per_host",
+        "timeout", "max_body", "max_backoff", "retention", "max_hint", "give_up",
+        "retry_delay", "retry_max", "parse_workers", "parse_timeout", "failures_to",
+        "languages", "story_window", "story_threshold", "allow_private_redirects",
+        "private_networks"},
     "feeds": {"name", "url", "tags", "interval", "language", "headers", "enabled"},
     "targets": {"name", "url", "digest", "max_per_hour", "quiet_hours", "timezone",
                 "title_template", "body_template", "timeout"},
