@@ -226,3 +226,58 @@ def test_a_target_taken_over_from_a_dead_instance_resends_what_it_left_in_doubt(
             await close_pipeline(a)
 
     asyncio.run(run())
+
+
+def test_healthz_and_metrics_name_the_instance_that_answers(
+        tmp_path: Path, postgres: str, feed_server: FeedServer, webhook: Webhook) -> None:
+    import socket
+    import urllib.request
+
+    Newsroom(feed_server)
+    daemons, ports = [], []
+    try:
+        for name in ("a", "b"):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                ports.append(s.getsockname()[1])
+            path = config(tmp_path, name, postgres, feed_server, webhook, workers=0)
+            path.write_text(path.read_text() + f'\n[http]\nlisten = "127.0.0.1:{ports[-1]}"\n')
+            daemons.append(Daemon(path))
+
+        def get(port: int, what: str) -> str:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{what}", timeout=5) as r:
+                return r.read().decode()
+
+        def answering() -> bool:
+            try:
+                return all(get(p, "/healthz") for p in ports)
+            except OSError:
+                return False
+
+        assert wait_until(answering, 30)
+        for name, port in zip(("a", "b"), ports, strict=True):
+            assert json.loads(get(port, "/healthz"))["instance"] == name
+            assert f'newswatch_feeds{{instance="{name}"}} {len(FEEDS)}' in get(port, "/metrics")
+        for d in daemons:
+            assert d.stop() == 0
+        # A feed being polled says by which instance (here: a claim made by hand).
+        from datetime import timedelta
+
+        from newswatch.models import Feed
+        from newswatch.store import Store
+        from newswatch.timestamps import now
+
+        store = Store(postgres)
+        store.conn.execute("UPDATE feeds SET next_poll = '2000-01-01T00:00:00Z'")
+        feed = Feed("f3", feed_server.url("/f3.xml"))
+        assert store.claim_due({"f3": feed}, now(), 1, lambda f: timedelta(hours=1), "c")
+        store.close()
+        listed = {r["name"]: r for r in json.loads(CliRunner().invoke(
+            main, ["--config", str(tmp_path / "a.toml"), "feeds", "--json"]).output)}
+        assert listed["f3"]["polled_by"] == "c" and listed["f4"]["polled_by"] is None
+        table = CliRunner().invoke(main, ["--config", str(tmp_path / "a.toml"), "feeds"]).output
+        assert "being polled by c" in table
+    finally:
+        for d in daemons:
+            if d.proc.poll() is None:
+                d.stop()

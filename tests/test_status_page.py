@@ -27,10 +27,11 @@ import lxml.html
 import pytest
 
 from newswatch import config as config_module
-from newswatch.alert_states import Outbox, policy
+from newswatch.alert_states import Outbox
 from newswatch.daemon import close_pipeline, open_pipeline
 from newswatch.delivery import Breaker
 from newswatch.models import Config, Rule, Target
+from newswatch.outbox import policy
 from newswatch.pipeline import Pipeline
 from newswatch.store import Outgoing
 from newswatch.store_status import AlertedArticle, TargetAlert

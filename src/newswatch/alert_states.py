@@ -9,12 +9,11 @@ left alone for a while (its breaker is open) says so and until when.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .models import Rule, Target
 from .outbox import Policy, waiting
 from .store import Outgoing
 from .store_status import AlertedArticle, TargetAlert
@@ -36,16 +35,6 @@ class TargetState:
     down_until: datetime | None = None  # the target looks down until then
     down_why: str = ""
     leaving: datetime | None = None  # a message carrying it left then, no answer yet
-
-
-def policy(target: Target, rules: Iterable[Rule]) -> Policy:
-    """A target's delivery policy, as the deliver loop builds it (delivery.py)."""
-    quiet = None
-    if target.quiet_hours:
-        quiet = (time.fromisoformat(target.quiet_hours[0].zfill(5)),
-                 time.fromisoformat(target.quiet_hours[1].zfill(5)))
-    urgent = frozenset(r.name for r in rules if r.priority == "high")
-    return Policy(target.digest, target.max_per_hour, quiet, target.timezone, urgent)
 
 
 @dataclass(frozen=True)

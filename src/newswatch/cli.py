@@ -267,6 +267,7 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
             "articles_seen": s.get("articles_seen", 0), "next_poll": s.get("next_poll"),
             "moved_to": public_url(s["fetch_url"]) if s.get("fetch_url") else None,
             "disabled": s.get("disabled"), "paused": feed in config.paused_feeds,
+            "polled_by": s.get("leased_by"),
             "overdue": feed.name in late})
     if as_json:
         click.echo(json_dumps(items))
@@ -282,6 +283,8 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
         upcoming = "never (disabled)" if f["disabled"] else (f["next_poll"] or "soon")
         if f["paused"]:
             upcoming = "paused (enabled = false)"
+        elif f["polled_by"]:
+            upcoming = f"being polled by {f['polled_by']}"
         if f["overdue"]:
             upcoming += " (overdue: is the daemon running?)"
         table.add_row(*_cells(f["name"], state, str(f["articles_seen"]), f["last_poll"] or "-",

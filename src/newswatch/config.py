@@ -50,7 +50,7 @@ SECTION_KEYS = {
                 "title_template", "body_template", "timeout"},
     "rules": {"name", "query", "notify", "feeds", "language", "about", "threshold", "mode",
               "enabled", "priority"},
-    "http": {"listen"},
+    "http": {"listen", "timezone"},
     "semantic": {"backend", "model", "query_prefix", "passage_prefix"},
     "synonyms": set(),  # any key
 }
@@ -442,6 +442,7 @@ def _settings(c: _Checker, data: dict[str, Any], lenient: bool = False) -> Setti
         languages=c.get(table, "languages", w, _languages, defaults.languages)
         or defaults.languages,
         http_listen=_http_listen(c, data),
+        http_timezone=_http_timezone(c, data),
         allow_private_redirects=c.get(table, "allow_private_redirects", w, _bool, False)
         or False,
         private_networks=c.get(table, "private_networks", w, _networks,
@@ -486,6 +487,12 @@ def _http_listen(c: _Checker, data: dict[str, Any]) -> str:
         return ""
     c.unknown_keys(table, SECTION_KEYS["http"], "http")
     return c.get(table, "listen", "http", _listen) or ""
+
+
+def _http_timezone(c: _Checker, data: dict[str, Any]) -> str:
+    """The status page's times: this IANA zone (unknown keys reported by _http_listen)."""
+    table = data.get("http", {})
+    return (c.get(table, "timezone", "http", _timezone) or "") if isinstance(table, dict) else ""
 
 
 def _listen(value: object) -> str:

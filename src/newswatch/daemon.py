@@ -147,7 +147,8 @@ class Daemon:
             self.web = None
             if self.config.settings.http_listen:
                 self.web = StatusServer(self.pipeline.store, lambda: self.config,
-                                        self._stats, self._unhealthy)
+                                        self._stats, self._unhealthy,
+                                        breakers=lambda: self.pipeline.delivery.breakers)
                 await self.web.start(self.config.settings.http_listen)
             sd_notify("READY=1\nSTATUS=polling")
             log.info("newswatch running: %d feeds, %d rules, %d targets",

@@ -13,12 +13,12 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .models import Settings
 from .notify import REFUSALS_IN_A_ROW, Outcome
-from .outbox import Policy, plan
+from .outbox import Policy, plan, policy
 from .store import Outgoing, Store, retry_delay
 from .timestamps import iso, parse_iso
 
@@ -104,13 +104,7 @@ class Delivery:
             return sent
 
     def _policy(self, target: str) -> Policy:
-        t = self.p.notifier.targets[target]
-        quiet = None
-        if t.quiet_hours:
-            quiet = (time.fromisoformat(t.quiet_hours[0].zfill(5)),
-                     time.fromisoformat(t.quiet_hours[1].zfill(5)))
-        urgent = frozenset(r.name for r in self.p.config.rules if r.priority == "high")
-        return Policy(t.digest, t.max_per_hour, quiet, t.timezone, urgent)
+        return policy(self.p.notifier.targets[target], self.p.config.rules)
 
     def _hold(self, target: str, clock: datetime) -> bool:
         """On a shared database: whether this instance sends the target's messages now.

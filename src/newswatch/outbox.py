@@ -14,10 +14,12 @@ quiet hours and digests; only `max_per_hour` holds it (it is counted first).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .models import Rule, Target
 from .store import Outgoing
 from .timestamps import parse_iso
 
@@ -50,6 +52,16 @@ class Policy:
     def is_quiet(self, now: datetime) -> bool:
         period = self.quiet_period(now)
         return period is not None and period[0] <= now < period[1]
+
+
+def policy(target: Target, rules: Iterable[Rule]) -> Policy:
+    """A target's policy: its settings, and the rules whose alerts go through at once."""
+    quiet = None
+    if target.quiet_hours:
+        quiet = (time.fromisoformat(target.quiet_hours[0].zfill(5)),
+                 time.fromisoformat(target.quiet_hours[1].zfill(5)))
+    urgent = frozenset(r.name for r in rules if r.priority == "high")
+    return Policy(target.digest, target.max_per_hour, quiet, target.timezone, urgent)
 
 
 def plan(policy: Policy, pending: list[Outgoing], now: datetime,

@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from .alert_states import Outbox, TargetState, policy
+from .alert_states import Outbox, TargetState
 from .fetch import public_url
 from .messages import safe_link
 from .models import Config, Feed, Rule
+from .outbox import policy
 from .store import Store
 from .store_status import AlertedArticle
 from .timestamps import iso, parse_iso
@@ -60,7 +61,7 @@ class Times:
 def zone_of(requested: str, config: Config) -> tuple[Times, str]:
     """The timezone to show times in, and a note when the one asked for is unknown."""
     first_target = config.targets[0].timezone if config.targets else ""
-    configured = getattr(config.settings, "http_timezone", "") or ""
+    configured = config.settings.http_timezone
     for name in (requested, configured, first_target, "UTC"):
         if zone := _zone(name):
             note = (f"There is no timezone named “{requested[:64]}”."

@@ -198,7 +198,8 @@ class StatusServer:
         path = request.path
         if path == "/healthz":
             problem = self.healthy()
-            body = json.dumps({"status": problem or "ok"}).encode() + b"\n"
+            body = json.dumps({"status": problem or "ok",
+                               "instance": self.config().settings.instance}).encode() + b"\n"
             return (503 if problem else 200), "application/json", body
         if path == "/metrics":
             return 200, "text/plain; version=0.0.4; charset=utf-8", self.metrics().encode()
@@ -253,6 +254,8 @@ class StatusServer:
             out.append(f"# HELP newswatch_{name} {help_text}")
             out.append(f"# TYPE newswatch_{name} {kind}")
             for labels, value in samples:
+                # Each instance sharing a database reports its own: say which.
+                labels = {"instance": config.settings.instance, **labels}
                 text = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
                 number = str(int(value)) if float(value).is_integer() else repr(float(value))
                 out.append(f"newswatch_{name}{{{text}}} {number}" if text
