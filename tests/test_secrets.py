@@ -275,3 +275,12 @@ def test_a_private_redirect_is_followed_when_allowed_or_when_the_feed_is_private
     result = invoke(config_with(tmp_path, feeds, extra=allowed), "once")
     assert "feed go:" not in result.output, result.output
     assert inside.hits("/admin.xml") == 3
+
+
+def test_a_config_error_quoting_a_query_prints_no_terminal_controls(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[[targets]]\nname = "t"\nurl = "stdout://"\n'
+                    '[[rules]]\nname = "r"\nquery = "(drone \\u001b]52;c;aGk=\\u0007"\n')
+    result = invoke(path, "check")
+    assert result.exit_code == 2 and "rules[0]" in result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output

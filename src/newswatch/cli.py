@@ -18,7 +18,7 @@ from . import config as config_module
 from .errors import ConfigError, NewswatchError
 from .fetch import public_url
 from .models import Config
-from .terminal import json_dumps, one_line, rich_text
+from .terminal import clean, json_dumps, one_line, rich_text
 from .timestamps import now
 from .urls import redact_text
 
@@ -60,8 +60,8 @@ def _load(ctx: click.Context, secrets: bool = True) -> Config:
     try:
         return config_module.load(path, secrets=secrets)
     except ConfigError as e:
-        for problem in e.problems:
-            click.echo(problem, err=True)
+        for problem in e.problems:  # may quote a query as written: shown, never obeyed
+            click.echo(clean(problem), err=True)
         ctx.exit(EXIT_INVALID_CONFIG)
         raise AssertionError("unreachable") from None
 
