@@ -81,21 +81,17 @@ class SeenRows:
 
     def _seen_by(self, keys: set[str]) -> dict[str, str]:
         """The feed that first saw each of these keys, for those seen."""
-        listed = list(keys)
-        found: dict[str, str] = {}
-        for i in range(0, len(listed), 500):
-            chunk = listed[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(self.conn.execute(
-                f"SELECT key, feed FROM seen WHERE key IN ({marks})", chunk).fetchall())
-        return found
+        return self._by_key("SELECT key, feed FROM seen", keys)
 
     def _titles(self, keys: set[str]) -> dict[str, str]:
+        return self._by_key("SELECT key, title FROM articles", keys)
+
+    def _by_key(self, select: str, keys: set[str]) -> dict[str, str]:
+        """`select` (two columns, the first `key`) for these keys, 500 at a time."""
         listed = list(keys)
         found: dict[str, str] = {}
         for i in range(0, len(listed), 500):
             chunk = listed[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            found.update(self.conn.execute(
-                f"SELECT key, title FROM articles WHERE key IN ({marks})", chunk).fetchall())
+            found.update(self.conn.execute(f"{select} WHERE key IN ({marks})", chunk).fetchall())
         return found
