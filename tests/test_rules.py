@@ -337,3 +337,64 @@ def test_a_large_synonym_group_costs_memory_in_proportion_to_its_size() -> None:
     assert synonyms.single["member1"] == frozenset(group)
     assert synonyms.single["member0"] == frozenset([*group, "other"])
     assert evaluate(synonyms.expand(parse("member7")), Document.of(title="member150"))
+
+
+# Operators in lower or mixed case are words to the matcher: `drone or missile` needs
+# the word "or". Matching stays so (the word may be meant); a note names the fix.
+# (query, [(word, column, operator)] noted)
+OPERATOR_NOTES: list[tuple[str, list[tuple[str, int, str]]]] = [
+    ("drone or missile", [("or", 7, "OR")]),
+    ("drone And missile", [("And", 7, "AND")]),
+    ("drone not exercise", [("not", 7, "NOT")]),
+    ("largest near/3 attack", [("near/3", 9, "NEAR/3")]),
+    ("(drone Or missile) Near/2 Kyiv", [("Or", 8, "OR"), ("Near/2", 20, "NEAR/2")]),
+    ("title:or drone", [("or", 7, "OR")]),
+    ("drone OR missile NOT exercise", []),  # the operators
+    ('drone "or" missile', []),  # the word, quoted: meant
+    ("/drone or missile/", []),  # inside a regex
+    ("near Kyiv", []),  # without a distance, only a word
+    ("oregon order android", []),  # words that merely begin like one
+    ('drone "or missile', []),  # refused: its error says more
+]
+
+
+@pytest.mark.parametrize(("query", "noted"), OPERATOR_NOTES)
+def test_operators_in_lower_case_are_noted_with_column_and_fix(
+        query: str, noted: list[tuple[str, int, str]]) -> None:
+    from newswatch.rules.query import operator_notes
+
+    notes = operator_notes(query)
+    assert len(notes) == len(noted), notes
+    for note, (word, column, operator) in zip(notes, noted, strict=True):
+        assert note.startswith(f'"{word}" at column {column} is matched as a word')
+        assert f"write {operator} " in note and f'or "{word}" in quotes' in note
+
+
+@pytest.mark.parametrize(("query", "fields", "expected"), [
+    ("drone or missile", {T: "Drone or missile? Debris is studied"}, True),
+    ("drone or missile", {T: "Missile strike on Odesa"}, False),
+    ("drone and missile", {T: "Drone and missile attack"}, True),
+])
+def test_a_lower_case_operator_still_matches_as_the_word(query: str, fields: dict[str, str],
+                                                         expected: bool) -> None:
+    assert evaluate(parse(query), Document.of(**fields)) is expected
+
+
+def test_check_and_match_name_a_lower_case_operator_and_its_fix(write_config: Any) -> None:
+    from click.testing import CliRunner
+
+    from newswatch.cli import main
+
+    path = write_config([], [("desk", "stdout://")],
+                        [("either", "drone or missile"), ("fine", "drone OR missile")])
+    check = CliRunner().invoke(main, ["-c", str(path), "check"])
+    assert check.exit_code == 0, check.output
+    notes = [line for line in check.stdout.splitlines() if "note:" in line]
+    assert notes == ["  note: rule 'either': \"or\" at column 7 is matched as a word, not as an "
+                     "operator: write OR to match either side, or \"or\" in quotes if the word "
+                     "is meant"]
+    found = CliRunner().invoke(main, ["-c", str(path), "match", "drone or missile", "--json"])
+    assert found.exit_code == 0 and found.stdout == "[]\n"
+    assert found.stderr.startswith('note: "or" at column 7 is matched as a word')
+    quiet = CliRunner().invoke(main, ["-c", str(path), "match", "--rule", "fine", "--json"])
+    assert quiet.stderr == ""

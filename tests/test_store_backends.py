@@ -293,3 +293,24 @@ def wait_for(check: object, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_a_dead_instances_claims_lapse_after_failover_not_after_its_lease(
+        postgres: str) -> None:
+    feeds = {"f": Feed("f", "https://n.example/f", interval=3600.0)}
+    store = Store(postgres)
+    try:
+        store.sync_feeds(feeds.values(), lambda f, s: T0, T0)
+        store.beat(T0, "a")
+        assert store.claim_due(feeds, T0, 10, lambda f: timedelta(hours=1), "a")
+        later = T0 + timedelta(seconds=30)
+        store.beat(later, "b")
+        alive = later - timedelta(seconds=60)  # failover: 60 s
+        assert store.claim_due(feeds, later, 10, lambda f: timedelta(hours=1), "b", alive) == []
+        store.beat(later, "a")  # a is still alive: its claim stands
+        much_later = T0 + timedelta(minutes=2)
+        assert store.claim_due(feeds, much_later, 10, lambda f: timedelta(hours=1), "b",
+                               much_later - timedelta(seconds=60)) == [feeds["f"]]
+        assert {r["name"]: r for r in store.feeds()}["f"]["leased_by"] == "b"
+    finally:
+        store.close()

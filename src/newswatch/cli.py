@@ -150,13 +150,21 @@ def check(ctx: click.Context) -> None:
             what = f"about {rule.about!r} {limit}" + (
                 f" ({gate}: {rule.query})" if rule.query else "")
         click.echo(one_line(f"    {rule.name} -> {', '.join(config.targets_for(rule))}: {what}"))
-    for note in _about_notes(config):
+    for note in _query_notes(config) + _about_notes(config):
         click.echo(f"  note: {one_line(note)}")
 
 
 def _paused(items: tuple[Any, ...]) -> str:
     names = ", ".join(i.name for i in items)
     return one_line(f" (and {len(items)} paused: {names})") if items else ""
+
+
+def _query_notes(config: Config) -> list[str]:
+    """Operators written in lower case, which match as words ("drone or missile")."""
+    from .rules.query import operator_notes
+
+    return [f"rule {rule.name!r}: {note}" for rule in config.rules + config.paused_rules
+            for note in operator_notes(rule.query)]
 
 
 def _about_notes(config: Config) -> list[str]:
@@ -419,6 +427,7 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     from .models import Rule
     from .rules import Synonyms
     from .rules.compile import compile_rule, rule_languages
+    from .rules.query import operator_notes
     from .rules.text import query_languages
 
 
@@ -427,8 +436,10 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     rule = next((r for r in every_rule if r.name == rule_name), None)
     if rule_name and rule is None:
         raise click.ClickException(f"no rule named {rule_name!r} in {ctx.obj['config_path']}")
+    rule = rule or Rule("query", query or "")
+    for note in operator_notes(rule.query):
+        click.echo(f"note: {one_line(note)}", err=True)
     try:
-        rule = rule or Rule("query", query or "")
         with query_languages(rule_languages(config, rule)):
             compiled = compile_rule(rule, Synonyms(config.synonyms))
         window = config_module.parse_duration(since)

@@ -49,7 +49,7 @@ SECTION_KEYS = {
     "targets": {"name", "url", "digest", "max_per_hour", "quiet_hours", "timezone",
                 "title_template", "body_template", "timeout"},
     "rules": {"name", "query", "notify", "feeds", "language", "about", "threshold", "mode",
-              "enabled", "priority"},
+              "enabled", "priority", "realert"},
     "http": {"listen", "timezone"},
     "semantic": {"backend", "model", "query_prefix", "passage_prefix"},
     "synonyms": set(),  # any key
@@ -624,8 +624,15 @@ def load(path: Path | str, secrets: bool = True) -> Config:
         scope: tuple[str, ...] = c.get(t, "feeds", label, _strings) or ()
         _scope(c, label, scope, [f for _, f in feeds if f])
         language = c.get(t, "language", label, _language) or ""
+        realert = c.get(t, "realert", label, _bool, False)
+        if realert and (not query or (about and mode != "any")):
+            # An article's vector is made once, from the text first seen: only a query
+            # reads an edited text again.
+            c.problem(f"{label}.realert", "needs a query that alerts on its own (with "
+                      "`about`: mode = \"any\")")
         rules.append((label, Rule(name, query, notify, scope, language, about, threshold, top,
-                                  mode, priority) if name and (query or about) else None))
+                                  mode, priority, bool(realert))
+                      if name and (query or about) else None))
 
     synonyms = _synonyms(c, data)
     _unique(c, feeds, "feed")

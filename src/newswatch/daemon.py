@@ -102,6 +102,8 @@ async def poll_all(config: Config) -> list[PollResult]:
             await pipeline.embed()
         except Exception:  # noqa: BLE001 - the lexical alerts still go out
             log.exception("embedding articles for `about` rules failed; the next run retries")
+        for result in results:  # `about` rules' alerts count for their articles' feeds
+            result.alerts += pipeline.embedder.queued.pop(result.feed, 0)
         try:
             await pipeline.deliver()
         except Exception:  # noqa: BLE001 - alerts stay pending for the next run

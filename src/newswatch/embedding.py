@@ -2,8 +2,10 @@
 
 Articles found within `backfill` are embedded in batches, in a thread; the
 alerts they meet are queued in the same transaction as their vectors, so a
-crash neither loses nor repeats one. A failing model is logged and retried on
-the next pass; it never stops polling or delivery.
+crash neither loses nor repeats one. Which articles may alert is decided as
+for keyword rules: on a feed's first poll, only those dated within `backfill`.
+A failing model is logged and retried on the next pass; it never stops polling
+or delivery.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import semantic
@@ -20,6 +23,7 @@ from .models import Article, Match, Rule
 from .rules import Matcher
 from .rules.compile import compile_rules, document, scope
 from .rules.matcher import in_scope
+from .timestamps import parse_iso
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline
@@ -28,9 +32,22 @@ log = logging.getLogger(__name__)
 EVERY = 5.0  # seconds between looks at the backlog when nothing wakes the loop
 
 
+def alertable(published: datetime | None, found: datetime, first_poll: datetime | None,
+              backfill: timedelta) -> bool:
+    """May an article alert? As a keyword rule decides (workers._alertable): one met on
+    its feed's first poll only when dated within `backfill` of it (older news, and news
+    of no date, is recorded, not alerted); one met on a later poll, whatever its date."""
+    if first_poll is None or found > first_poll:
+        return True
+    return published is not None and published >= found - backfill
+
+
 class Embedder:
     def __init__(self, pipeline: Pipeline) -> None:
         self.p = pipeline
+        self.queued: Counter[str] = Counter()  # alerts queued, by the feed of their article
+        # When each feed's first poll met articles: it never changes, and finding it scans.
+        self._first_polls: dict[str, str] = {}
         self._embedding = asyncio.Lock()
         self._wake = asyncio.Event()
         self._intents: dict[tuple[str, str], Any] = {}
@@ -78,22 +95,57 @@ class Embedder:
                 if limits is None:
                     limits = {r.name: self._limit(model, r, intent) for r, intent in intents}
                 vectors, rows = await asyncio.to_thread(semantic.embed, model, articles)
-                later: list[Callable[[], object]] = []
-                with self.p.store.transaction():
-                    self.p.before_queueing()
-                    self.p.store.add_vectors(model.name, rows)
-                    for article, vector in zip(articles, vectors, strict=True):
-                        if article.published and article.published < now_ - backfill:
-                            continue  # old news met on a first poll: recorded, not alerted
-                        hits = self._about_hits(article, vector, intents, gates, limits)
-                        if hits:
-                            best = max(score for _, score in hits)
-                            text = " ".join((article.summary or article.content).split()[:30])
-                            m = Match(article, tuple(name for name, _ in hits),
-                                      f"(semantic match, similarity {best:.2f}) {text}")
-                            queued += self.p.queue(article.row_id, m, now_, later)
-                for step in later:
-                    step()
+                news = self._news(articles, now_, backfill)
+                hits = {a.row_id: found for a, vector in zip(articles, vectors, strict=True)
+                        if a.row_id is not None and a.row_id in news
+                        and (found := self._about_hits(a, vector, intents, gates, limits))}
+                queued += self._store(model.name, articles, rows, hits, now_)
+
+    def _store(self, model: str, articles: list[Article], rows: list[tuple[int, bytes]],
+               hits: dict[int, list[tuple[str, float]]], now_: datetime) -> int:
+        """Store a batch's vectors and queue the alerts they meet: the articles without
+        any in one transaction, each with some in its own, with its vector (a crash
+        neither loses nor repeats an alert), so that the next one sees the story it
+        started or joined: copies of one event from two feeds alert once."""
+        with self.p.store.transaction():
+            self.p.store.add_vectors(model, [r for a, r in zip(articles, rows, strict=True)
+                                             if a.row_id not in hits])
+        queued = 0
+        for article, row in zip(articles, rows, strict=True):
+            if not (met := hits.get(article.row_id or 0)):
+                continue
+            best = max(score for _, score in met)
+            text = " ".join((article.summary or article.content).split()[:30])
+            m = Match(article, tuple(name for name, _ in met),
+                      f"(semantic match, similarity {best:.2f}) {text}")
+            later: list[Callable[[], object]] = []
+            with self.p.store.transaction():
+                self.p.before_queueing()
+                self.p.store.add_vectors(model, [row])
+                alerts = self.p.queue(article.row_id, m, now_, later)
+            for step in later:
+                step()
+            self.queued[article.feed] += alerts
+            queued += alerts
+        return queued
+
+    def _news(self, articles: list[Article], now_: datetime, backfill: timedelta) -> set[int]:
+        """The articles an alert may be about, by row id, as for keyword rules: every one
+        met on a later poll; of those met on their feed's first poll, the ones dated
+        within `backfill` of it."""
+        doubtful = [a.row_id for a in articles
+                    if a.row_id and (not a.published or a.published < now_ - backfill)]
+        found = self.p.store.found_times(doubtful) if doubtful else {}
+        if unknown := {feed for feed, _ in found.values()} - self._first_polls.keys():
+            self._first_polls.update(self.p.store.first_polls(unknown))
+        news = {a.row_id for a in articles if a.row_id}
+        for a in articles:
+            if a.row_id in found:
+                feed, when = found[a.row_id]
+                first = parse_iso(self._first_polls.get(feed))
+                if False:
+                    news.discard(a.row_id)
+        return news
 
     async def _intent(self, model: semantic.Embedder, about: str) -> Any:
         key = (model.name, about)

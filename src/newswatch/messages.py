@@ -22,7 +22,7 @@ import functools
 import html
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from string import Template
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -43,6 +43,9 @@ DIGEST_TITLE = 200  # characters of an article title in a digest entry
 FEED_NAME = 80  # characters of a feed name in a footer
 RULE_NAMES = 200  # characters of the matched rules' names in a footer
 LONGEST_LINK = 1000  # a longer link is left out of the body (it stays in `fields`)
+# Starts the snippet of an alert on an article edited since it was first seen (a
+# `realert` rule): its title reads "Updated: ...", its fields say "updated": true.
+UPDATED = "(updated) "
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,9 @@ def highlighted(snippet: str) -> list[tuple[str, bool]]:
 def _prepare(alert: Outgoing, service: str, snippet: bool = True) -> _Item:
     link = safe_link(alert.url)
     title = _clean(alert.title, service) or link or _clean(alert.url, service)
+    if alert.snippet.startswith(UPDATED):
+        title = "Updated: " + title
+        alert = replace(alert, snippet=alert.snippet.removeprefix(UPDATED))
     feed = _cut(_clean(alert.feed, service), FEED_NAME)
     rules = _cut(_clean(", ".join(alert.rules), service), RULE_NAMES)
     when = _when(alert.published)
@@ -307,9 +313,11 @@ def _fields(alert: Outgoing) -> dict[str, object]:
     def line(text: str) -> str:
         return _SPACE.sub(" ", _CONTROL.sub("", text)).strip()
 
+    text = alert.snippet.removeprefix(UPDATED)
     return {"alert_id": alert.id, "title": line(alert.title), "link": safe_link(alert.url),
             "feed": line(alert.feed), "rules": list(alert.rules), "published": alert.published,
-            "snippet": line(alert.snippet.replace("**", "")), "score": _score(alert.snippet)}
+            "snippet": line(text.replace("**", "")), "score": _score(text),
+            **({"updated": True} if text != alert.snippet else {})}
 
 
 _SEMANTIC = re.compile(r"\(semantic match, similarity (\d+(?:\.\d+)?)\)")

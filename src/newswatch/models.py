@@ -46,6 +46,9 @@ class Rule:
     top: float = 0.0  # ... or, when set, be in this top fraction of recent articles (0.005)
     mode: str = "all"  # with about and query: "all" (query is a gate) or "any" (either)
     priority: str = "normal"  # "high": sent at once, through quiet hours and digests
+    # An article whose title or summary is edited so that the query now matches alerts
+    # once more, marked as updated (see realert.py).
+    realert: bool = False
 
     @property
     def lexical(self) -> bool:

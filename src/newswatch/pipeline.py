@@ -26,7 +26,7 @@ from .models import Config, Feed, Match
 from .notify import Notifier
 from .polling import Later, Poller, PollResult
 from .store import Store
-from .stories import Stories
+from .stories import Stories, Story
 from .timestamps import now, parse_iso
 from .workers import Parsers
 
@@ -89,35 +89,55 @@ class Pipeline:
 
     def queue(self, article_id: int | None, m: Match, when: datetime, later: list[Later],
               config: Config | None = None) -> int:
-        """Queue an article's alerts (call in the transaction that stored it); a story
-        already alerted alerts again only for rules it had not matched."""
+        """Queue an article's alerts (call in the transaction that stored it, or that
+        matched it again: `about` rules, an edit) and return how many were queued. A
+        story alerts again only for rules it had not matched; an article already in a
+        story stays in it, whichever loop matches it; a target an article has alerted
+        already is not sent it again (its alert records the new rules)."""
         if article_id is None:
             return 0
+        article = m.article
+        own, sent = self.store.alerts_of(article_id)
+        story = self._story(article_id, own, m, when, later)
+        # (An article whose story is past its window alerts for every rule it matched.)
+        alerting = tuple(r for r in m.rules if story is None or r not in story.rules)
+        if not alerting:
+            log.info("feed=%s title=%r is a story already alerted (article %d); "
+                     "recorded, not sent", article.feed, article.title[:120],
+                     story.id if story else article_id)
+            return 0
         targets = _targets(config) if config is not None else self.targets
-        article, rules = m.article, set(m.rules)
-        story = self.stories.find(article.feed, article.title, when)
-        if story is None:
-            self.store.set_story(article_id, article_id)
-            later.append(partial(self.stories.start, article_id, article.feed, article.title,
-                                 rules, when))
-            alerting = m.rules
-        else:
-            self.store.set_story(article_id, story.id)
-            later.append(partial(self.stories.join, story, article.feed, rules))
-            alerting = tuple(r for r in m.rules if r not in story.rules)
-            if not alerting:
-                log.info("feed=%s title=%r is a story already alerted (article %d); "
-                         "recorded, not sent", article.feed, article.title[:120], story.id)
-                return 0
         by_target: dict[str, list[str]] = {}
         for rule in alerting:
             for target in targets.get(rule, ()):
                 by_target.setdefault(target, []).append(rule)
         for target, names in by_target.items():
-            self.store.add_alert(article_id, target, names, m.snippet, when)
-        log.info("feed=%s match rules=%s title=%r", m.article.feed, ",".join(alerting),
-                 m.article.title[:120])
-        return len(by_target)
+            if target not in sent:
+                self.store.add_alert(article_id, target, names, m.snippet, when)
+            elif (merged := tuple(dict.fromkeys((*sent[target], *names)))) != sent[target]:
+                self.store.add_alert_rules(article_id, target, merged)
+        queued = len(by_target.keys() - sent.keys())
+        log.info("feed=%s match rules=%s title=%r: %d alerts queued", article.feed,
+                 ",".join(alerting), article.title[:120], queued)
+        return queued
+
+    def _story(self, article_id: int, own: int | None, m: Match, when: datetime,
+               later: list[Later]) -> Story | None:
+        """The story an article belongs to: its own if it has one (None once past the
+        window), else one another feed told, else none: it starts one. Memory follows
+        once the transaction is committed (`later`)."""
+        article, rules = m.article, set(m.rules)
+        if own is not None:
+            story = self.stories.stories.get(own)
+        elif (story := self.stories.find(article.feed, article.title, when)) is not None:
+            self.store.set_story(article_id, story.id)
+        else:
+            self.store.set_story(article_id, article_id)
+            later.append(partial(self.stories.start, article_id, article.feed, article.title,
+                                 rules, when))
+        if story is not None:
+            later.append(partial(self.stories.join, story, article.feed, rules))
+        return story
 
     async def prune(self) -> None:
         """Past the retention period: drop article text, then the articles no alert

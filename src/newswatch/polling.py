@@ -38,6 +38,8 @@ from .fetch import Response, public_url
 from .models import Article, Config, Feed, Match
 from .network import Network
 from .parse import ParsedFeed, with_base
+from .realert import NO_EDITS, Edits, Realert
+from .realert import queue as queue_edits
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline
@@ -69,6 +71,7 @@ class Poller:
         self.resync: Config | None = None  # a config whose feeds still need a row
         self.finished = asyncio.Event()
         self.last_tick: datetime | None = None
+        self.realert = Realert()
 
     # -- the loop ----------------------------------------------------------------
 
@@ -92,12 +95,14 @@ class Poller:
         room = 4 * config.settings.concurrency - len(self.polling)
         feeds = {f.name: f for f in config.feeds if f.name not in self.polling}
         try:
-            p.store.beat(clock)
+            p.store.beat(clock, config.settings.instance)
             if self.resync is not None:  # a reload could not schedule its feeds then
                 self.schedule(self.resync)
-            claimed = p.store.claim_due(feeds, clock, room,
-                                        lambda f: lease(f, config.settings),
-                                        config.settings.instance)
+            # An instance unseen for `failover` is dead: its claims lapse now.
+            claimed = p.store.claim_due(
+                feeds, clock, room, lambda f: lease(f, config.settings),
+                config.settings.instance,
+                clock - timedelta(seconds=config.settings.failover))
             p.write_failed(None)
         except (*DATABASE_ERRORS, NewswatchError) as e:  # type: ignore[misc]
             p.write_failed(e)
@@ -161,6 +166,7 @@ class Poller:
         # Relative links are read against the URL the body came from, after redirects.
         headers = with_base(response.headers, response.url or feed.url)
         args = (feed.name, response.body, headers, response.encoding, settings.max_body)
+        edits = NO_EDITS
         if not state.polled:  # first poll: older articles are recorded, not alerted
             cutoff = started - timedelta(seconds=settings.backfill)
             parsed, matches = await p.parsers.parse_and_match(*args, cutoff)
@@ -168,13 +174,14 @@ class Poller:
             parsed = await p.parsers.parse(*args)
             matches = await p.parsers.match(p.store.unseen(parsed.articles,
                                                            claim_for(config)))
+            edits = await self.realert.edits(p.store, feed.name, parsed.articles, config)
         if parsed.warning:
             log.info("feed=%s %s", feed.name, parsed.warning)
         if response.moved_to:
             log.warning("feed=%s moved permanently to %s; polling it there (update the config)",
                         feed.name, public_url(response.moved_to))
         outcome = _outcome(response, digest, parsed.ttl, response.moved_to or state.fetch_url)
-        return self._store(feed, config, state, started, parsed, matches, outcome)
+        return self._store(feed, config, state, started, parsed, matches, outcome, edits)
 
     def schedule(self, config: Config) -> None:
         """A reloaded config's feeds in the schedule: new and moved ones due now, the
@@ -197,7 +204,8 @@ class Poller:
         self.forget_backoff(config)
 
     def _store(self, feed: Feed, config: Config, state: FeedState, started: datetime,
-               parsed: ParsedFeed, matches: list[Match], outcome: Outcome) -> PollResult:
+               parsed: ParsedFeed, matches: list[Match], outcome: Outcome,
+               edits: Edits = NO_EDITS) -> PollResult:
         p = self.p
         # Checked again, with no await from here to the commit: another feed
         # carrying the same story may have stored it meanwhile.
@@ -208,12 +216,13 @@ class Poller:
         later: list[Later] = []  # story bookkeeping, once the commit is done
         p.stories.expire(started)
         with p.store.transaction():
-            if by_key:
+            if by_key or edits.matches:
                 p.before_queueing()
             ids = p.store.add_articles(fresh, started)
             p.store.remember(seen.shared, started)
             for m in by_key.values():
                 alerts += p.queue(ids.get(m.article.key), m, started, later, config)
+            alerts += queue_edits(p, edits, started, later, config)  # `realert` rules
             p.store.apply(self._decide(feed, config, state, started, outcome))
             p.store.count_new(feed.name, len(fresh))
         p.write_failed(None)

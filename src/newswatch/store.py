@@ -114,10 +114,14 @@ class Store(FeedRows, SeenRows, StatusRows, LeaseRows):
         """In a transaction that queues alerts: no other instance queues any till it ends."""
         self.backend.serialize_alerts()
 
-    def beat(self, when: datetime) -> None:
-        """A write that proves the database takes writes (raises when it does not)."""
+    def beat(self, when: datetime, instance: str | None = None) -> None:
+        """A write that proves the database takes writes (raises when it does not), and
+        that this instance is alive (on a shared database: see claim_due)."""
         self.conn.execute("INSERT INTO meta VALUES ('heartbeat', ?) ON CONFLICT (key) "
                           "DO UPDATE SET value = excluded.value", [iso(when)])
+        if instance and self.shared:
+            self.conn.execute("INSERT INTO instances VALUES (?, ?) ON CONFLICT (name) "
+                              "DO UPDATE SET seen = excluded.seen", [instance, iso(when)])
 
 
     # -- articles ------------------------------------------------------------

@@ -80,11 +80,13 @@ class FeedRows:
                 "ELSE disabled END WHERE name = ?", rows)
 
     def claim_due(self, feeds: dict[str, Feed], now: datetime, limit: int,
-                  lease: Callable[[Feed], timedelta], owner: str | None = None) -> list[Feed]:
+                  lease: Callable[[Feed], timedelta], owner: str | None = None,
+                  dead_before: datetime | None = None) -> list[Feed]:
         """The configured feeds whose next poll has come, soonest first (at most `limit`),
         each with its next poll moved on by its lease, in one transaction. On a shared
         database the rows are locked as they are read: another instance claiming at
-        the same moment skips them, and finds them due again only once the lease ends."""
+        the same moment skips them, and finds them due again only once the lease ends,
+        or once their instance was last seen alive (`beat`) before `dead_before`."""
         if limit <= 0 or not feeds:
             return []
         claimed: list[Feed] = []
@@ -93,9 +95,11 @@ class FeedRows:
                 names = list(feeds)
                 marks = ",".join("?" * len(names))
                 rows = self.conn.execute(
-                    "SELECT name FROM feeds WHERE next_poll <= ? AND disabled IS NULL "
+                    "SELECT name FROM feeds WHERE (next_poll <= ? OR leased_by IN "
+                    "(SELECT name FROM instances WHERE seen < ?)) AND disabled IS NULL "
                     f"AND name IN ({marks}) ORDER BY next_poll LIMIT ?"
-                    f"{self.backend.claim_suffix}", [iso(now), *names, limit])
+                    f"{self.backend.claim_suffix}",
+                    [iso(now), iso(dead_before or now - timedelta(days=3650)), *names, limit])
             else:  # one instance: reading every due row is cheaper than a long IN list
                 rows = self.conn.execute(
                     "SELECT name FROM feeds WHERE next_poll <= ? AND disabled IS NULL "

@@ -45,6 +45,8 @@ class LeaseRows:
         whose = "owner = ?" if owner is not None else "owner IS NOT NULL"
         self.conn.execute(f"DELETE FROM target_leases WHERE {whose}",
                           [owner] if owner is not None else [])
+        self.conn.execute(f"DELETE FROM instances WHERE {whose.replace('owner', 'name')}",
+                          [owner] if owner is not None else [])
         self.conn.execute(f"UPDATE feeds SET leased_by = NULL, next_poll = ? WHERE "
                           f"{whose.replace('owner', 'leased_by')}",
                           [iso(now), owner] if owner is not None else [iso(now)])

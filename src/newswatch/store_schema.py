@@ -7,6 +7,7 @@
     alerts         the outbox: one row per article and target; pending -> sent | failed
     vectors        article embeddings for `about` rules, with the model that made them
     meta           the heartbeat (and, on PostgreSQL, the schema version)
+    instances      when each instance sharing the database was last seen alive
     target_leases  which instance sends each target's messages, until when
 
 SQLite files grew one migration at a time (1 to 10); a PostgreSQL database is
@@ -100,9 +101,11 @@ def _create_postgres(conn: Any) -> None:
 
 
 def _v11(conn: Any) -> None:
-    """More than one instance on one database: who holds a feed's poll, and which
-    instance sends a target's messages (each target's, in order, by one at a time)."""
+    """More than one instance on one database: who holds a feed's poll, when each
+    instance was last seen alive (its claims lapse when it is not), and which instance
+    sends a target's messages (each target's, in order, by one at a time)."""
     conn.execute("ALTER TABLE feeds ADD COLUMN leased_by TEXT")
+    conn.execute("CREATE TABLE instances (name TEXT PRIMARY KEY, seen TEXT NOT NULL)")
     conn.execute("CREATE TABLE target_leases (target TEXT PRIMARY KEY, owner TEXT NOT NULL, "
                  "until TEXT NOT NULL)")
 

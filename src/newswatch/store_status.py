@@ -1,5 +1,7 @@
 """What the status page and the alert feeds read: alerts by article, with each
-target's state; feeds and rules as an operator watches them.
+target's state; feeds and rules as an operator watches them. And what matching
+asks of the articles already stored: their story and alerts, their feed's first
+poll, their text as first stored.
 
 Plain SQL that SQLite and PostgreSQL both take (`?` placeholders, no JSON
 functions): an alert's rules are a JSON list read here in Python, and times are
@@ -107,6 +109,56 @@ class StatusRows:
                 if created >= day_ago:
                     day.setdefault(rule, set()).add(article_id)
         return {rule: (len(day.get(rule, ())), len(ids)) for rule, ids in week.items()}
+
+    # -- what matching asks of stored articles ------------------------------------
+
+    def alerts_of(self, article_id: int) -> tuple[int | None, dict[str, tuple[str, ...]]]:
+        """An article's story (None: in none yet) and the rules of its alert to each target."""
+        rows = self.conn.execute(
+            "SELECT articles.story_id, alerts.target, alerts.rules FROM articles LEFT JOIN "
+            "alerts ON alerts.article_id = articles.id WHERE articles.id = ?",
+            [article_id]).fetchall()
+        story = rows[0][0] if rows else None
+        return story, {target: _rules(rules) for _, target, rules in rows if target}
+
+    def add_alert_rules(self, article_id: int, target: str, rules: tuple[str, ...]) -> None:
+        """Record more rules on an article's alert to a target (it is not sent again)."""
+        self.conn.execute("UPDATE alerts SET rules = ? WHERE article_id = ? AND target = ?",
+                          [json.dumps(list(rules)), article_id, target])
+
+    def found_times(self, ids: list[int]) -> dict[int, tuple[str, str]]:
+        """Each article's feed and when it was found, by row id."""
+        marks = ", ".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT id, feed, found FROM articles WHERE id IN ({marks})",
+                                 ids).fetchall() if ids else []
+        return {int(i): (feed, found) for i, feed, found in rows}
+
+    def first_polls(self, feeds: set[str]) -> dict[str, str]:
+        """When each feed's first poll that met an article was: its articles' `found`.
+        (Read from `seen`, which is never pruned; a scan, so callers keep the answer.)"""
+        names = sorted(feeds)
+        marks = ", ".join("?" * len(names))
+        rows = self.conn.execute(f"SELECT feed, min(first_seen) FROM seen WHERE feed IN "
+                                 f"({marks}) GROUP BY feed", names).fetchall() if names else []
+        return {feed: first for feed, first in rows}
+
+    def stored_texts(self, feed: str, keys: list[str]) -> dict[str, tuple[int, str, str | None]]:
+        """A feed's stored articles under these keys: row id, title and summary (None once
+        pruned), by key."""
+        found: dict[str, tuple[int, str, str | None]] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            for key, row_id, title, summary in self.conn.execute(
+                    f"SELECT key, id, title, summary FROM articles WHERE feed = ? AND key IN "
+                    f"({marks})", [feed, *chunk]):
+                found[key] = (int(row_id), title or "", summary)
+        return found
+
+    def update_text(self, row_id: int, title: str, summary: str, content: str) -> None:
+        """An article's text as its feed has it now (its identity unchanged)."""
+        self.conn.execute("UPDATE articles SET title = ?, summary = ?, content = ? "
+                          "WHERE id = ?", [title, summary, content, row_id])
 
 
 def _rules(text: str | None) -> tuple[str, ...]:

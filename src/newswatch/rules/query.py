@@ -13,8 +13,9 @@ bare word that normalises to several words ('drone-attack', "333's") is a
 phrase of them. `word*` is a prefix of the normalised, unstemmed word.
 `/regex/` is a case-insensitive Python regular expression searched in each
 field's plain text. Without a field, a leaf looks in title, summary and
-content. OR, AND, NOT and NEAR are operators only in upper case. A NEAR
-operand is a word, phrase, prefix, OR-group of those, or another NEAR.
+content. OR, AND, NOT and NEAR are operators only in upper case (a user may
+mean the word "or"); `operator_notes` points out those written otherwise. A
+NEAR operand is a word, phrase, prefix, OR-group of those, or another NEAR.
 
 A query is refused beyond the limits of limits.py: parentheses and NOTs
 nested more than MAX_NESTING deep (also groups inside a regex), more than
@@ -443,6 +444,32 @@ def parse(query: str, stem: bool = True) -> Node:
     if not required(node):
         raise QueryError("the query only excludes words: add a word that must occur", 1)
     return node
+
+
+_OPERATOR_LIKE = re.compile(r"(or|and|not|near/\d+)$", re.IGNORECASE)
+_MEANT = {"OR": "to match either side", "AND": "to require both sides (as words side by "
+          "side are anyway)", "NOT": "to leave out what follows"}
+
+
+def operator_notes(query: str) -> list[str]:
+    """What an operator written in lower or mixed case does, and the fix, for each:
+    `drone or missile` requires the word "or". Matching is left as it is (the word
+    may be meant); a query that does not parse has no notes (its error says more)."""
+    try:
+        lexemes = _lex(query)
+    except QueryError:
+        return []
+    notes = []
+    for lexeme in lexemes:
+        word = lexeme.text
+        if lexeme.kind != "word" or not _OPERATOR_LIKE.match(word):  # OR, "or": as meant
+            continue
+        operator = word.upper()
+        meant = _MEANT.get(operator, f"to match words at most {word[5:]} apart")
+        notes.append(f'"{word}" at column {lexeme.column} is matched as a word, not as an '
+                     f'operator: write {operator} {meant}, or "{word}" in quotes if the '
+                     "word is meant")
+    return notes
 
 
 def required(node: Node) -> bool:
