@@ -151,3 +151,23 @@ def test_why_an_alert_waits_and_until_when() -> None:
                        iso(T0 + timedelta(minutes=4)), iso(T0))
     assert waiting(Policy(), retried, [retried], T0) == ("retry 3", T0 + timedelta(minutes=4))
     assert waiting(Policy(), routine, [routine], T0) == ("sending", None)
+
+
+def test_the_status_pages_timezone_is_set_in_the_config(write_config: Any) -> None:
+    from newswatch import status_page
+    from newswatch.store import Store
+
+    path = write_config([("wire", "https://n.example/rss")], [("hook", "stdout://")],
+                        [("drones", "drone")])
+    path.write_text(path.read_text() + '\n[http]\nlisten = "127.0.0.1:9180"\n'
+                    'timezone = "Asia/Tokyo"\n')
+    config = config_module.load(path)
+    store = Store(config.settings.database)
+    try:
+        page = status_page.render(store, config, T0, "", {}, True)
+    finally:
+        store.close()
+    assert "Times are in <strong>Asia/Tokyo</strong>" in page
+    path.write_text(path.read_text().replace("Asia/Tokyo", "Mars/Olympus"))
+    result = invoke(path, "check")
+    assert result.exit_code == 2 and "http.timezone" in result.output
