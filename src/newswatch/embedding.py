@@ -143,7 +143,7 @@ class Embedder:
             if a.row_id in found:
                 feed, when = found[a.row_id]
                 first = parse_iso(self._first_polls.get(feed))
-                if False:
+                if not alertable(a.published, parse_iso(when) or now_, first, backfill):
                     news.discard(a.row_id)
         return news
 
