@@ -4,18 +4,37 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newswatch import config as config_module
+from newswatch import stories as stories_module
 from newswatch.cli import main
 from newswatch.daemon import poll_all
-from newswatch.stories import DEFAULT_THRESHOLD, Stories, headline_key, similarity
+from newswatch.rules.caches import HEADLINE_BYTES
+from newswatch.stories import (
+    DEFAULT_THRESHOLD,
+    Stories,
+    headline_key,
+    numbers_of,
+    similarity,
+    strip_affixes,
+)
 from servers import FeedServer, Item, Webhook, rss
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+
+import stories as story_bench  # noqa: E402
 
 PAIRS = Path(__file__).parent / "data" / "headline-pairs.tsv"
 
@@ -49,6 +68,221 @@ def test_threshold_separates_the_labelled_headline_pairs() -> None:
     precision = true_pos / sum(1 for _, grouped in judged if grouped)
     recall = true_pos / sum(1 for same, _ in judged if same)
     assert precision >= 0.9 and recall >= 0.95, (precision, recall)
+
+
+def test_on_the_held_out_pairs_no_two_events_fold_and_no_fewer_copies_fold_than_before() -> None:
+    """bench/stories.py's check, quick: the held-out half of tests/data/story_pairs.jsonl
+    at the default threshold, against the grouping before ordinals, number words and
+    outlet affixes were told apart."""
+    pairs = story_bench.load()
+    assert len(pairs) >= 200 and len({p["lang"] for p in pairs}) >= 6
+    _, held = story_bench.halves(pairs)
+    after = story_bench.score(held, story_bench.after, DEFAULT_THRESHOLD)
+    before = story_bench.score(held, story_bench.before, story_bench.BEFORE_THRESHOLD)
+    assert after.wrong == 0, story_bench.errors(held, story_bench.after, DEFAULT_THRESHOLD)
+    assert after.folded >= before.folded, (after, before)
+
+
+# Different events: each pair is kept apart by one rule alone (its id), and would be
+# folded without it.
+DIFFERENT = [
+    ("ordinals", "EU adopts 17th sanctions package against Russia",
+     "EU approves 18th package of sanctions on Russia"),
+    ("ordinal-words", "EU adopts 17th sanctions package against Russia",
+     "EU approves eighteenth package of sanctions on Russia"),
+    ("ordinals-uk", "ЄС ухвалив 17-й пакет санкцій проти Росії",
+     "Проти Росії ЄС запровадив 18-й пакет санкцій"),
+    ("ordinal-on-one-side", "Russia launches largest drone attack on Ukraine",
+     "Russia launches second-largest drone attack on Ukraine"),
+    ("number-words", "Three killed in Russian strike on Odesa",
+     "Russian drone strike on Odesa kills five"),
+    ("days", "Переговоры в Стамбуле пройдут в понедельник",
+     "В среду в Стамбуле пройдут переговоры делегаций"),
+    ("names", "Russian missiles hit Kyiv, officials say",
+     "Kharkiv hit by Russian missiles overnight"),
+    ("names-in-title-case", "Russian Missiles Hit Kyiv, Officials Say",
+     "Kharkiv hit by Russian missiles overnight"),
+    ("roles", "Russia accuses Ukraine of violating energy ceasefire",
+     "Ukraine accuses Russia of violating energy ceasefire"),
+    ("roles-de", "Russland wirft der Ukraine Angriff auf Energieanlagen vor",
+     "Ukraine wirft Russland Angriff auf Energieanlagen vor"),
+    ("negation", "EU agrees new sanctions on Russia's shadow fleet",
+     "EU fails to agree new sanctions on Russia's shadow fleet"),
+    ("negation-nt", "Zelensky says peace deal is close", "Zelensky says peace deal isn't close"),
+    ("one-word-swapped", "Ceasefire talks collapse in Istanbul",
+     "Ceasefire talks resume in Istanbul"),
+    ("words-swapped-in-place", "Hungary blocks EU aid package for Ukraine",
+     "Hungary lifts veto on EU aid package for Ukraine"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), [(a, b) for _, a, b in DIFFERENT],
+                         ids=[name for name, _, _ in DIFFERENT])
+def test_different_events_in_one_template_stay_apart(a: str, b: str) -> None:
+    assert similarity(headline_key(a), headline_key(b)) < DEFAULT_THRESHOLD
+    assert similarity(headline_key(b), headline_key(a)) < DEFAULT_THRESHOLD
+
+
+# One event: each pair is folded thanks to one rule alone (its id).
+SAME = [
+    ("outlet-suffixes", "Russia expels British diplomat - BBC News",
+     "Russia expels British diplomat | Reuters"),
+    ("wire-flags", "UPDATE 1-Poland closes airports after Russian drone incursion",
+     "UPDATE 3-Poland closes airports after Russian drone incursion"),
+    ("live-blog-label", "Russia-Ukraine war live: Kyiv hit by overnight missile barrage",
+     "Kyiv hit by overnight missile barrage"),
+    ("number-word-and-digits", "Two killed in Russian strike on Kharkiv",
+     "Russian strike on Kharkiv kills 2"),
+    ("thousands", "UK pledges 2,000 troops for Ukraine force",
+     "UK pledges up to 2000 troops for Ukraine force"),
+    ("billions", "EU approves €90bn loan for Ukraine", "EU approves €90 billion loan for Ukraine"),
+    ("a-meeting-either-way", "Zelensky meets Trump at the White House",
+     "Trump meets Zelensky at the White House"),
+    ("forms-of-one-word", "Foreign minister Sybiha meets EU envoys in Brussels",
+     "Sybiha meets EU envoys in Brussels, foreign ministry says"),
+    ("stemmed-in-its-language", "Mindestens 12 Tote nach russischem Angriff auf Kiew",
+     "Russischer Angriff auf Kiew: Mindestens zwölf Tote"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), [(a, b) for _, a, b in SAME],
+                         ids=[name for name, _, _ in SAME])
+def test_one_event_told_by_two_outlets_is_one_story(a: str, b: str) -> None:
+    assert similarity(headline_key(a), headline_key(b)) >= DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize(("title", "headline"), [
+    ("Ukraine's path to Nato 'all but impossible', says ex-commander - BBC News",
+     "Ukraine's path to Nato 'all but impossible', says ex-commander"),
+    ("EU adopts 18th sanctions package against Russia – The Guardian",
+     "EU adopts 18th sanctions package against Russia"),
+    ("Zelenskyy calls for air defence | Ukraine | The Guardian",
+     "Zelenskyy calls for air defence | Ukraine"),
+    ("Drones force closure of Copenhagen airport - DW - 09/23/2025",
+     "Drones force closure of Copenhagen airport"),
+    ("Russian drone hits hospital in Sumy - The Kyiv Independent",
+     "Russian drone hits hospital in Sumy"),
+    ("Rosyjski dron spadł na terytorium Polski - RMF24.pl",
+     "Rosyjski dron spadł na terytorium Polski"),
+    ("Росія вночі атакувала Одесу дронами – Українська правда",
+     "Росія вночі атакувала Одесу дронами"),
+    ("Putin arrives in Alaska for summit with Trump (Reuters)",
+     "Putin arrives in Alaska for summit with Trump"),
+    ("Russia strikes Ukraine's energy grid – live", "Russia strikes Ukraine's energy grid"),
+    ("RPT-UPDATE 2-Russia launches massive drone attack on Kyiv",
+     "Russia launches massive drone attack on Kyiv"),
+    ("EXCLUSIVE-US weighs new sanctions on Russian oil buyers",
+     "US weighs new sanctions on Russian oil buyers"),
+    ("BREAKING: Explosions heard in Kyiv", "Explosions heard in Kyiv"),
+    ("Analysis: What the minerals deal means for Ukraine",
+     "What the minerals deal means for Ukraine"),
+    ("Ukraine war briefing: Russia pounds Zaporizhzhia", "Russia pounds Zaporizhzhia"),
+    ("EN DIRECT - Guerre en Ukraine : frappes sur Kiev", "Guerre en Ukraine : frappes sur Kiev"),
+    ("DIRECT. Zelensky attendu à Paris", "Zelensky attendu à Paris"),
+    ("Терміново: у Києві пролунали вибухи", "у Києві пролунали вибухи"),
+    ("Relacja na żywo: Nawrocki w Białym Domu", "Nawrocki w Białym Domu"),
+    ("+++ 08:15 Explosionen in Odessa gemeldet +++", "Explosionen in Odessa gemeldet"),
+    # Not an outlet's or a label's: part of the headline.
+    ("Ukraine war: Russia fires hypersonic missile at Lviv",
+     "Ukraine war: Russia fires hypersonic missile at Lviv"),
+    ("Zelensky: Ukraine will not cede territory", "Zelensky: Ukraine will not cede territory"),
+    ("Russia strikes Kyiv - 12 dead", "Russia strikes Kyiv - 12 dead"),
+    ("Ceasefire talks collapse – Zelensky", "Ceasefire talks collapse – Zelensky"),
+    ("BBC News", "BBC News"),
+])
+def test_an_outlets_name_and_labels_are_not_part_of_the_headline(title: str,
+                                                                 headline: str) -> None:
+    assert strip_affixes(title) == headline
+
+
+@pytest.mark.parametrize(("text", "numbers", "ordinals"), [
+    ("EU adopts 17th sanctions package", {"17"}, {"17"}),
+    ("EU adopts seventeenth sanctions package", {"17"}, {"17"}),
+    ("ЄС ухвалив 17-й пакет санкцій", {"17"}, {"17"}),
+    ("ЄС ухвалив сімнадцятий пакет санкцій", {"17"}, {"17"}),
+    ("ЕС утвердил семнадцатый пакет санкций", {"17"}, {"17"}),
+    ("EU beschließt 17. Sanktionspaket", {"17"}, {"17"}),
+    ("UE przyjęła 17. pakiet sankcji", {"17"}, {"17"}),
+    ("UE przyjęła XVII pakiet sankcji", {"17"}, {"17"}),
+    ("L'UE adopte son 17e paquet", {"17"}, {"17"}),
+    ("L'UE adopte son XVIIe paquet", {"17"}, {"17"}),
+    ("Druga tura wyborów w Rumunii", {"2"}, {"2"}),
+    ("Troisième round de négociations", {"3"}, {"3"}),
+    ("Zweite Verhandlungsrunde in Istanbul", {"2"}, {"2"}),
+    ("Вторая волна атаки дронов", {"2"}, {"2"}),
+    ("Україна і Росія провели п’ятий раунд", {"5"}, {"5"}),
+    ("Ukraine's Ist Corps repels assault", {"1"}, {"1"}),
+    ("Russia launches second-largest attack", {"2"}, {"2"}),
+    ("EU unveils first-ever defence strategy", {"1"}, {"1"}),
+    ("Russian strike on Odesa kills three", {"3"}, set()),
+    ("Trzy osoby zginęły", {"3"}, set()),
+    ("Drei Tote nach Drohnenangriff", {"3"}, set()),
+    ("При атаке погибли пять человек", {"5"}, set()),
+    ("Внаслідок удару загинули троє людей", {"3"}, set()),
+    ("17-річний хлопець загинув", {"17"}, set()),
+    ("UK pledges 2,000 troops", {"2000"}, set()),
+    ("10 000 soldats", {"10000"}, set()),
+    ("EU approves €90bn loan", {"90", "e9"}, set()),
+    ("EU approves €90 billion loan", {"90", "e9"}, set()),
+    ("EU pledges €500m, Canada 10k drones", {"500", "e6", "10", "e3"}, set()),
+    ("Zelensky to visit Washington on Monday", {"d1"}, set()),
+    ("Переговоры пройдут в среду", {"d3"}, set()),
+    ("Trump and Putin to meet on 15 August", {"15", "m8"}, set()),
+    ("Military parade on May 9", {"9", "m5"}, set()),
+    ("Russia may strike again, thousands march", {"e3"}, set()),
+    ("XI JINPING MEETS PUTIN", set(), set()),
+    ("What I saw in Kharkiv", set(), set()),
+])
+def test_numbers_ordinals_and_dates_are_read_as_values(text: str, numbers: set[str],
+                                                       ordinals: set[str]) -> None:
+    assert numbers_of(text) == (numbers, ordinals)
+
+
+@contextmanager
+def within(seconds: float) -> Iterator[None]:
+    """Fail if the block takes longer, and stop it then."""
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError(f"took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("title", [
+    "Russia strikes" + " " * 200_000 + "Kyiv",
+    "Russia - strikes - Kyiv | " * 10_000 + "\nBBC News",
+    "EU adopts 17. 18th XVII second may 9 2,000 (Reuters) " * 4_000,
+    "+++ " + "08:15 " * 40_000 + "+++",
+], ids=["spaces", "separators", "numbers", "ticker"])
+def test_a_headline_of_200_000_characters_is_keyed_and_compared_in_proportion(title: str) -> None:
+    """A feed may send anything as a title; square time on it would stall the poll."""
+    stories_module._KEYS.clear()
+    with within(3.0):
+        key = headline_key(title)
+        assert similarity(key, headline_key(title + " Odesa")) <= 1.0
+
+
+def test_a_headlines_key_is_counted_in_full_against_its_cache() -> None:
+    """The keys of recent headlines are bounded by bytes (HEADLINE_BYTES): all a key
+    holds must be counted, or the cache grows past its share."""
+    title = ("Russia accuses Ukraine of violating the energy ceasefire on its 17th day, as "
+             + " ".join(f"town{i}" for i in range(40)) + " lose power, officials say")
+    key = headline_key(title)
+    sets = [key.words, key.numbers, key.ordinals, key.names or frozenset(),
+            *(key.subject[:1] if key.subject else ())]
+    held = sys.getsizeof(title) + sys.getsizeof(key.order) + sum(
+        sys.getsizeof(s) + sum(map(sys.getsizeof, s)) for s in sets)
+    assert stories_module._key_bytes(title, key) >= held
+    stories_module._KEYS.clear()
+    for i in range(2_000):
+        headline_key(f"{title} {i} " + "word " * 500)
+    assert stories_module._KEYS.budget.used <= HEADLINE_BYTES + 100_000
 
 
 def test_who_did_what_to_whom_and_numbers_tell_stories_apart() -> None:

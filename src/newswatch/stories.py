@@ -88,10 +88,12 @@ _WIRE_FLAG = re.compile(r"^(?:UPDATE|WRAPUP|CORRECTED|CORRECTION|REFILE|RPT|EXCL
                         r"|INSIGHT|ANALYSIS|FOCUS|BREAKINGVIEWS|GRAPHIC|EXPLAINER|POLL|TIMELINE"
                         r"|FEATURE|BREAKING|URGENT|FLASH|VIDEO|LIVE|PREVIEW)(?: \d+)?-(?=\S)")
 _PREFIX = re.compile(r"^(.{1,60}?)(?:\s*[:|]|\.(?=\s)|\s[-–—](?=\s))\s*")
-_SUFFIX = re.compile(r"^(.*\S)\s+[-–—|·•]\s+(.+)$")
-_CREDIT = re.compile(r"\s*[(\[](?:reuters|ap|afp|dpa|pap|upi|video|photos?|live|updated?|watch"
+# Patterns that may meet long runs of spaces start only where a run starts (?<!\s):
+# one that starts anywhere in the run scans the rest of it each time, in square time.
+_SEPARATOR = re.compile(r"(?<!\s)\s+[-–—|·•]\s+")
+_CREDIT = re.compile(r"[(\[](?:reuters|ap|afp|dpa|pap|upi|video|photos?|live|updated?|watch"
                      r"|wideo|відео|видео)[)\]]", re.IGNORECASE)
-_TICKER = re.compile(r"^\+{3}\s*(?:\d{1,2}[:.]\d{2}\s*)?|\s*\+{3}\s*$")  # n-tv: "+++ 08:15 ... +++"
+_CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?!\d)")  # n-tv: "+++ 08:15 ... +++"
 _DOMAIN = re.compile(r"\.[a-z]{2,4}$")
 _DATE_ONLY = re.compile(r"^[\d/.\-]+$")
 
@@ -99,13 +101,21 @@ _DATE_ONLY = re.compile(r"^[\d/.\-]+$")
 def strip_affixes(title: str) -> str:
     """A headline without its outlet's name and labels: "UPDATE 2-Russia strikes Kyiv -
     Reuters" is "Russia strikes Kyiv". Never empty: a title that is all label stays."""
-    text = _TICKER.sub("", _CREDIT.sub("", title)).strip()
+    text = _strip_ticker(_CREDIT.sub("", title).strip())
     for _ in range(4):  # "RPT-UPDATE 2-...", "... - DW - 09/23/2025"
         stripped = _strip_suffix(_strip_prefix(text))
         if stripped == text:
             break
         text = stripped
     return text or title
+
+
+def _strip_ticker(text: str) -> str:
+    if text.startswith("+++"):
+        text = text[3:].lstrip()
+        clock = _CLOCK.match(text)
+        text = text[clock.end():] if clock else text
+    return text.removesuffix("+++").strip()
 
 
 def _strip_prefix(text: str) -> str:
@@ -121,12 +131,12 @@ def _strip_prefix(text: str) -> str:
 
 
 def _strip_suffix(text: str) -> str:
-    split = _SUFFIX.match(text)
-    if split is None:
+    last = max(_SEPARATOR.finditer(text), key=lambda m: m.start(), default=None)
+    if last is None or last.start() == 0:
         return text
-    tail = fold(split.group(2)).strip()
+    tail = fold(text[last.end():]).strip()
     if tail in _LABELS or _DATE_ONLY.match(tail) or _is_outlet(tail):
-        return split.group(1)
+        return text[: last.start()]
     return text
 
 
@@ -207,6 +217,7 @@ dec dezember decembre grudzien grudnia grudniu грудень грудня де�
 # Month names that are also words ("Russia may strike", "thousands march"): months only
 # beside a number.
 _MONTHS_BESIDE_NUMBERS = {"may": "m5", "march": "m3", "mars": "m3"}
+_MONTH_BESIDE_NUMBER = re.compile(r"\d\s*(may|march|mars)\b|\b(may|march|mars)\s*\d")
 
 
 def _values(groups: str, prefix: str = "") -> dict[str, str]:
@@ -255,9 +266,8 @@ def _digit_values(folded: str) -> Iterator[tuple[str, bool]]:
         yield str(int(digits)), bool(dot or cyrillic or letters in _ORDINAL_SUFFIXES)
         if letters in _SUFFIX_MAGNITUDE:
             yield _SUFFIX_MAGNITUDE[letters], False
-    for m in re.finditer(r"\b(may|march|mars)\b", folded):
-        if re.search(r"\d\s*$", folded[: m.start()]) or re.match(r"\s*\d", folded[m.end():]):
-            yield _MONTHS_BESIDE_NUMBERS[m.group(1)], False
+    for m in _MONTH_BESIDE_NUMBER.finditer(folded):
+        yield _MONTHS_BESIDE_NUMBERS[m.group(1) or m.group(2)], False
 
 
 def _word_values(folded: str) -> Iterator[tuple[str, bool]]:
@@ -314,6 +324,7 @@ def _romans(text: str) -> Iterator[tuple[str, bool]]:
 def _roman_value(numeral: str) -> int:
     values = [_ROMAN_VALUES[c] for c in numeral]
     return sum(-v if v < after else v for v, after in zip(values, [*values[1:], 0], strict=True))
+
 
 # -- keys and similarity -------------------------------------------------------------
 
@@ -409,22 +420,42 @@ def _unmatched_names(a: HeadlineKey, b: HeadlineKey) -> frozenset[str]:
 
 
 def _roles_swapped(a: HeadlineKey, b: HeadlineKey) -> bool:
-    """Others did the same: "Russia accuses Ukraine" / "Ukraine accuses Russia"."""
-    return (a.subject is not None and b.subject is not None
-            and a.subject[1] == b.subject[1] and not a.subject[0] & b.subject[0])
+    """Others did the same: "Russia accuses Ukraine" / "Ukraine accuses Russia". Not
+    for a meeting, where either may be named first."""
+    if a.subject is None or b.subject is None or a.subject[1] != b.subject[1]:
+        return False
+    return not a.subject[0] & b.subject[0] and not _bare(a.subject[1]).startswith(_TOGETHER)
+
+
+# Stems of doing something together ("Zelensky meets Trump", "Trump meets Zelensky").
+_TOGETHER = ("meet", "talk", "speak", "trifft", "treff", "rencontr", "spotka", "spotyka",
+             "зустр", "встрет", "встреч", "розмов", "разговар", "переговор")
+
+
+def _bare(stem: str) -> str:
+    return stem.rpartition(":")[2]  # "ru:встреч": "встреч"
 
 
 def _slot_swapped(a: HeadlineKey, b: HeadlineKey) -> bool:
     """A template with its slot filled twice: equal but for one word each ("ceasefire
     talks collapse" / "resume"), or for a run of words in the same place ("Hungary blocks
-    EU aid" / "Hungary lifts veto on EU aid"). Outlets retelling one event change more."""
+    EU aid" / "Hungary lifts veto on EU aid"). Outlets retelling one event change more.
+    Two forms of one word the stemmer left apart ("minister" / "ministry") are no slot."""
     only_a, only_b = a.words - b.words, b.words - a.words
     if not only_a or not only_b:
         return False
     if len(only_a) == 1 == len(only_b):
-        return True
+        return not _forms_of_one_word(a, b, next(iter(only_a)), next(iter(only_b)))
     around = _around(a.order, only_a)
     return around is not None and around == _around(b.order, only_b)
+
+
+def _forms_of_one_word(a: HeadlineKey, b: HeadlineKey, word_a: str, word_b: str) -> bool:
+    """Not names (Niger is not Nigeria), and one begins with the other."""
+    if a.names is None or b.names is None or word_a in a.names or word_b in b.names:
+        return False
+    short, long = sorted((_bare(word_a), _bare(word_b)), key=len)
+    return len(short) >= 4 and long.startswith(short)
 
 
 def _around(order: tuple[str, ...], slot: frozenset[str]) -> tuple[tuple[str, ...], int] | None:
