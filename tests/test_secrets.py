@@ -157,6 +157,7 @@ def test_an_older_database_is_scrubbed_on_upgrade(tmp_path: Path) -> None:
         # Back to version 9: what versions 10 and 11 added, taken away.
         conn.execute("ALTER TABLE feeds DROP COLUMN leased_by")
         conn.execute("DROP TABLE target_leases")
+        conn.execute("DROP TABLE instances")
         conn.execute("PRAGMA user_version = 9")
     Store(db).close()
     assert TOKEN not in every_value_in(db)
