@@ -69,18 +69,22 @@ ARRIVALS = [
     ("all at once", [["a", "b", "c"]]),
     ("the first copy alone, then two together", [["a"], ["b", "c"]]),
 ]
+# The rules beside the `about` rule: the keyword rule on the same subject, or one
+# that matches none of the copies.
+BESIDE = {"keyword and about": [KEYWORD], "about alone": [("other", "Shakhtar")]}
 
 
+@pytest.mark.parametrize("beside", list(BESIDE))
 @pytest.mark.parametrize(("runs"), [runs for _, runs in ARRIVALS],
                          ids=[name for name, _ in ARRIVALS])
 def test_one_event_reaches_each_target_once_through_keyword_and_about_rules(
-        runs: list[list[str]], feed_server: FeedServer, webhook: Webhook,
+        runs: list[list[str]], beside: str, feed_server: FeedServer, webhook: Webhook,
         second_webhook: Webhook, write_config: Any) -> None:
     for outlet in COPIES:
         feed_server.publish(f"/{outlet}.xml", feed([]))
     path = write_config([(o, feed_server.url(f"/{o}.xml")) for o in COPIES],
                         [("desk", webhook.apprise_url), ("phone", second_webhook.apprise_url)],
-                        [KEYWORD])
+                        BESIDE[beside])
     path.write_text(path.read_text() + ABOUT)
     run(path)  # every feed's first poll: nothing out yet
     for out in runs:
@@ -92,10 +96,11 @@ def test_one_event_reaches_each_target_once_through_keyword_and_about_rules(
     for hook in (webhook, second_webhook):
         [message] = hook.messages
         assert message["title"] in first
-    # Each alert records both rules, so that a restart knows the story met both.
+    # Each alert records every rule its story met, so that a restart knows them.
     listed = CliRunner().invoke(main, ["-c", str(path), "alerts", "--json"]).output
-    assert {tuple(sorted(a["rules"])) for a in json.loads(listed)} == {
-        ("drones", "largest-drone-attack")}
+    met = ("drones", "largest-drone-attack") if BESIDE[beside] == [KEYWORD] else (
+        "largest-drone-attack",)
+    assert {tuple(sorted(a["rules"])) for a in json.loads(listed)} == {met}
 
 
 def test_once_counts_the_alerts_of_about_rules_too(
@@ -150,3 +155,44 @@ def test_a_first_poll_alerts_on_the_same_articles_whichever_rule_matches(
         feed_server.publish("/a.xml", feed([event, filler]))
         run(path)
     assert [m["title"] for m in webhook.messages] == ([COPIES["a"]] if alerts else [])
+
+
+def test_an_about_match_one_instance_records_keeps_another_from_alerting_the_story(
+        tmp_path: Path, postgres: str, feed_server: FeedServer, webhook: Webhook) -> None:
+    """Two instances on one database: the second learned the story before the first's
+    `about` rule matched it; its own `about` match on a later copy must not alert."""
+    from newswatch.daemon import close_pipeline, open_pipeline
+
+    recent = time.time() - 60
+    for outlet, title in [("a", COPIES["a"]), ("b", COPIES["b"]),
+                          ("x", "Drone attack damages a tanker in the Black Sea")]:
+        feed_server.publish(f"/{outlet}.xml", feed([(title, f"https://{outlet}.example/1",
+                                                     recent)]))
+
+    def instance(name: str) -> Any:
+        path = tmp_path / f"{name}.toml"
+        path.write_text(
+            f'[newswatch]\ndatabase = "{postgres}"\ninstance = "{name}"\nparse_workers = 0\n'
+            + "".join(f'[[feeds]]\nname = "{f}"\nurl = "{feed_server.url(f"/{f}.xml")}"\n'
+                      for f in "abx")
+            + f'[[targets]]\nname = "desk"\nurl = "{webhook.apprise_url}"\n'
+            + f"[[rules]]\nname = \"{KEYWORD[0]}\"\nquery = '{KEYWORD[1]}'\n" + ABOUT)
+        return open_pipeline(config_module.load(path))
+
+    async def scenario() -> None:
+        one, two = instance("one"), instance("two")
+        try:
+            assert (await one.refresh(one.config.feed("a"))).alerts == 1
+            assert (await two.refresh(two.config.feed("x"))).alerts == 1  # learns a's story
+            await one.embed()  # a's copy meets the about rule: recorded on its alert
+            assert (await two.refresh(two.config.feed("b"))).alerts == 0  # a's story
+            assert await two.embed() == 0  # b's copy too: the story has met the about rule
+            await one.deliver()
+            await two.deliver()
+        finally:
+            await close_pipeline(one)
+            await close_pipeline(two)
+
+    asyncio.run(scenario())
+    assert sorted(m["title"] for m in webhook.wait_for(2)) == sorted(
+        [COPIES["a"], "Drone attack damages a tanker in the Black Sea"])

@@ -99,8 +99,8 @@ class Pipeline:
         article = m.article
         own, sent = self.store.alerts_of(article_id)
         story = self._story(article_id, own, m, when, later)
-        # (An article whose story is past its window alerts for every rule it matched.)
-        alerting = tuple(r for r in m.rules if story is None or r not in story.rules)
+        told = self._told(own if own is not None else story.id if story else None, story)
+        alerting = tuple(r for r in m.rules if r not in told)
         if not alerting:
             log.info("feed=%s title=%r is a story already alerted (article %d); "
                      "recorded, not sent", article.feed, article.title[:120],
@@ -121,10 +121,17 @@ class Pipeline:
                  ",".join(alerting), article.title[:120], queued)
         return queued
 
+    def _told(self, story_id: int | None, story: Story | None) -> set[str]:
+        """The rules a story alerted already: as this process knows it, and as the
+        database does (alerts other instances queued; rules recorded on an alert of
+        this transaction, or of a story past the window that an article is still in)."""
+        known = set(story.rules) if story is not None else set()
+        return known | self.store.story_rules(story_id) if story_id is not None else known
+
     def _story(self, article_id: int, own: int | None, m: Match, when: datetime,
                later: list[Later]) -> Story | None:
         """The story an article belongs to: its own if it has one (None once past the
-        window), else one another feed told, else none: it starts one. Memory follows
+        window), else one another feed told, else none (it starts one). Memory follows
         once the transaction is committed (`later`)."""
         article, rules = m.article, set(m.rules)
         if own is not None:

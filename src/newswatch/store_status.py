@@ -121,6 +121,13 @@ class StatusRows:
         story = rows[0][0] if rows else None
         return story, {target: _rules(rules) for _, target, rules in rows if target}
 
+    def story_rules(self, story_id: int) -> set[str]:
+        """The rules a story's articles alerted, whichever instance queued them."""
+        rows = self.conn.execute(
+            "SELECT alerts.rules FROM alerts JOIN articles ON articles.id = alerts.article_id "
+            "WHERE articles.story_id = ?", [story_id]).fetchall()
+        return {rule for (rules,) in rows for rule in _rules(rules)}
+
     def add_alert_rules(self, article_id: int, target: str, rules: tuple[str, ...]) -> None:
         """Record more rules on an article's alert to a target (it is not sent again)."""
         self.conn.execute("UPDATE alerts SET rules = ? WHERE article_id = ? AND target = ?",
