@@ -49,10 +49,13 @@ class SeenRows:
         """Sort articles into new ones and seen ones (see the module's docstring);
         without `claim`, a link seen from any feed is seen."""
         batch = list(articles)
-        first = self._seen_by(
-            {k for a in batch for k in (*a.identities(), own_key(a.feed, a.key))})
-        titles = self._titles({a.key for a in batch
-                               if first.get(a.key, a.feed) != a.feed and claim is not None})
+        first = self._seen_by({k for a in batch for k in a.identities()})
+        # A feed's own keys matter only for links another feed reached first: asked
+        # for those alone, a poll with no such link costs one query, not a longer one.
+        elsewhere = [a for a in batch if first.get(a.key, a.feed) != a.feed]
+        if elsewhere:
+            first.update(self._seen_by({own_key(a.feed, a.key) for a in elsewhere}))
+        titles = self._titles({a.key for a in elsewhere}) if claim is not None else {}
         result = Triage([], [], {})
         for article in batch:
             ids, mine = article.identities(), own_key(article.feed, article.key)
