@@ -171,3 +171,16 @@ def test_the_status_pages_timezone_is_set_in_the_config(write_config: Any) -> No
     path.write_text(path.read_text().replace("Asia/Tokyo", "Mars/Olympus"))
     result = invoke(path, "check")
     assert result.exit_code == 2 and "http.timezone" in result.output
+
+
+def test_match_counts_every_match_while_listing_only_the_limit(
+        feed_server: FeedServer, webhook: Webhook, write_config: Any) -> None:
+    feed_server.publish("/a.xml", rss([Item(f"Drone attack number {n}", f"https://n.example/{n}")
+                                       for n in range(7)] + [Item("Weather", "https://n.example/w")]))
+    path = write_config([("a", feed_server.url("/a.xml"))], [("hook", webhook.apprise_url)],
+                        [("drones", "drone attack")])
+    assert invoke(path, "once").exit_code == 0
+    out = invoke(path, "match", "drone", "--limit", "3").output
+    assert "7 of 8 stored articles from the last 7d matched (showing 3)" in out
+    assert out.count("a: Drone attack number") == 3  # one line per article listed
+    assert "(showing" not in invoke(path, "match", "drone", "--limit", "7").output

@@ -450,13 +450,14 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
         raise click.BadParameter(str(e), param_hint="--since") from None
     store = _open_store(config)
     hits: list[Hit] = []
-    scanned = 0
+    scanned = matched = 0
     if store:
         tags = {f.name: f.tags for f in config.feeds}
         cutoff = now() - timedelta(seconds=window)
         languages = {f.name: f.language for f in config.feeds if f.language}
         for n, hit in backtest(store, compiled, cutoff, feed, tags, languages):
             scanned = n
+            matched += hit is not None
             if hit and len(hits) < limit:
                 hits.append(hit)
     if as_json:
@@ -472,8 +473,8 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
         if h.snippet:
             click.echo("    " + "".join(click.style(t, bold=True) if bold else t
                                         for t, bold in highlighted(one_line(h.snippet))))
-    click.echo(f"{len(hits)} of {scanned} stored articles from the last {since} matched"
-               + (f" (showing {limit})" if len(hits) == limit else ""))
+    click.echo(f"{matched} of {scanned} stored articles from the last {since} matched"
+               + (f" (showing {limit})" if matched > limit else ""))
 
 
 @main.command()
