@@ -5,9 +5,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from pg import MISSING, Cluster
 from servers import FeedServer, Inbox, Webhook
+
+# Property tests check what the code finds, not how fast: a shared, loaded machine
+# must not fail them on hypothesis's 200 ms deadline (speed has its own tests and
+# benchmarks).
+settings.register_profile("newswatch", deadline=None)
+settings.load_profile("newswatch")
 
 
 @pytest.fixture
