@@ -233,15 +233,8 @@ class StatusServer:
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     def _breakers(self) -> Mapping[str, Breaker]:
-        """The deliver loop's breakers by target: given, or else those of the daemon
-        whose health this server reports (its `healthy` is one of the daemon's
-        methods); none when neither is known."""
-        if self.breakers is not None:
-            return self.breakers()
-        daemon = getattr(self.healthy, "__self__", None)
-        delivery = getattr(getattr(daemon, "pipeline", None), "delivery", None)
-        found = getattr(delivery, "breakers", None)
-        return found if isinstance(found, Mapping) else {}
+        """The deliver loop's breakers by target, when the daemon gave them."""
+        return self.breakers() if self.breakers is not None else {}
 
     def metrics(self) -> str:
         stats, config = self.stats(), self.config()
