@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 EVERY = 15.0  # seconds between passes when nothing wakes the loop
 
 
-
 class Delivery:
     def __init__(self, pipeline: Pipeline) -> None:
         self.p = pipeline
