@@ -203,6 +203,7 @@ class Webhook:
         # True out); 200 to the rest.
         self.refuse: Callable[[dict[str, Any]], bool] = lambda payload: False
         self.refused: list[dict[str, Any]] = []
+        self.on_post: Callable[[dict[str, Any]], None] = lambda payload: None  # before answering
         self.random = random.Random(0)
         self.lock = threading.Condition()
         hook = self
@@ -214,6 +215,7 @@ class Webhook:
                 try:
                     length = int(self.headers.get("Content-Length", 0))
                     payload = json.loads(self.rfile.read(length) or b"{}")
+                    hook.on_post(payload)
                     with hook.lock:
                         hook._arrivals += 1
                         arrival = hook._arrivals

@@ -19,6 +19,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -221,3 +222,45 @@ def test_a_full_disk_is_reported_and_polling_resumes_when_there_is_room(
     finally:
         daemon.close()
     assert "Traceback" not in daemon.output()
+
+
+def test_a_message_accepted_while_the_disk_is_full_is_not_sent_again(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    items = [Item("Largest drone attack on Sumy", "https://d.example/1")]
+    feed_server.publish("/wire.xml", rss(items))
+    port = free_port()
+    path = config(tmp_path, feed_server, webhook, ["wire"],
+                  f'max_backoff = "2s"\n\n[http]\nlisten = "127.0.0.1:{port}"\n')
+    unlimited = resource.RLIM_INFINITY
+    daemon: _LoggedDaemon | None = None
+
+    def disk_fills(payload: dict[str, Any]) -> None:
+        # The disk fills while the target takes the message: it cannot be recorded.
+        if daemon is not None and webhook.received == 0:
+            resource.prlimit(daemon.proc.pid, resource.RLIMIT_FSIZE, (4096, unlimited))
+
+    webhook.on_post = disk_fills
+    daemon = _LoggedDaemon(path)
+    try:
+        assert len(webhook.wait_for(1)) == 1, daemon.output()
+        assert wait_until(lambda: "cannot be recorded" in daemon.output(), timeout=20), \
+            daemon.output()[-3000:]
+        time.sleep(3)  # passes go by while the disk is full
+        assert webhook.received == 1, daemon.output()[-3000:]
+        resource.prlimit(daemon.proc.pid, resource.RLIMIT_FSIZE, (unlimited, unlimited))
+        items.append(Item("Largest drone attack on Poltava", "https://d.example/2"))
+        feed_server.publish("/wire.xml", rss(items))
+        got = webhook.wait_for(2, timeout=30)
+        time.sleep(2)  # a repeat would come with it
+        assert [m["title"] for m in webhook.messages] == [
+            "Largest drone attack on Sumy", "Largest drone attack on Poltava"], \
+            daemon.output()[-3000:]
+        assert len(got) == 2
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(timeout=10) == 0
+    finally:
+        daemon.close()
+    # Recorded once there was room: a restart sends nothing again.
+    with sqlite3.connect(tmp_path / "nw.db") as db:
+        assert db.execute("SELECT status, sending FROM alerts ORDER BY id").fetchall() == [
+            ("sent", None), ("sent", None)]

@@ -76,6 +76,10 @@ async def close_pipeline(pipeline: Pipeline) -> None:
     await pipeline.notifier.settle(SETTLE_SECONDS)
     await pipeline.fetcher.aclose()
     pipeline.parsers.close()
+    if not pipeline.delivery.record_unrecorded():
+        log.error("alerts %s were accepted by their targets but could not be recorded: "
+                  "the next start sends them again", ", ".join(
+                      str(i) for ids, _ in pipeline.delivery.unrecorded for i in ids))
     try:  # the other instances need not wait for these leases to run out
         pipeline.store.release(pipeline.config.settings.instance, pipeline.clock())
     except Exception as e:  # noqa: BLE001 - they run out by themselves

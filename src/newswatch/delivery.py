@@ -37,6 +37,9 @@ class Delivery:
         self.breakers: dict[str, Breaker] = {}  # by target
         self.last_pass: datetime | None = None  # when a pass last finished
         self.held: set[str] = set()  # targets whose messages this instance sends (shared db)
+        # Messages a target accepted that the database would not record (a full disk):
+        # never sent again, and recorded as soon as it takes writes.
+        self.unrecorded: list[tuple[list[int], datetime]] = []
 
     def wake(self) -> None:
         """Alerts were queued: send them now, not at the next pass."""
@@ -89,7 +92,12 @@ class Delivery:
     async def deliver(self) -> int:
         """Send every due pending alert; return how many were accepted."""
         async with self._delivering:
+            self.record_unrecorded()
             pending = self.p.store.pending(self.p.notifier.names())
+            if self.unrecorded:
+                taken = {i for ids, _ in self.unrecorded for i in ids}
+                pending = {t: [a for a in items if a.id not in taken]
+                           for t, items in pending.items()}
             results = await asyncio.gather(
                 *(self._deliver_target(t, items) for t, items in pending.items()),
                 return_exceptions=True)
@@ -149,7 +157,7 @@ class Delivery:
         for message, receipt, outcome in zip(messages, receipts, outcomes, strict=False):
             if outcome.sent:
                 sent += len(receipt.ids)
-                self._sent(target, message[:len(receipt.ids)], outcome, receipt.recorded)
+                self._sent(target, message[:len(receipt.ids)], outcome, receipt)
                 if len(receipt.ids) < len(message):
                     self.wake()  # a digest that could not show them all: the rest next
             else:
@@ -159,12 +167,33 @@ class Delivery:
                         breaker.why, iso(breaker.until))
         return sent
 
+    def record_unrecorded(self) -> bool:
+        """Write down the messages accepted while the database took no writes; return
+        whether none is left."""
+        while self.unrecorded:
+            ids, when = self.unrecorded[0]
+            try:
+                self.p.store.mark_sent(ids, when)
+            except Exception as e:  # noqa: BLE001 - kept, and tried again next pass
+                log.warning("%d sent alerts are not recorded yet (%s): they are not sent "
+                            "again", sum(len(i) for i, _ in self.unrecorded), e)
+                return False
+            self.unrecorded.pop(0)
+        return True
+
     def _sent(self, target: str, message: list[Outgoing], outcome: Outcome,
-              recorded: bool) -> None:
-        if not recorded:  # the sending thread's write failed (or it was sent before)
-            self.p.store.mark_sent([a.id for a in message], self.p.clock())
+              receipt: _Receipt) -> None:
         what = f"alert={message[0].id}" if len(message) == 1 else \
             f"digest of {len(message)} alerts"
+        if not receipt.recorded:  # the sending thread's write failed (or it was sent before)
+            ids = [a.id for a in message]
+            try:
+                self.p.store.mark_sent(ids, receipt.when or self.p.clock())
+            except Exception as e:  # noqa: BLE001 - the database takes no writes now
+                self.unrecorded.append((ids, receipt.when or self.p.clock()))
+                log.error("target=%s %s was accepted but cannot be recorded (%s): it is "
+                          "not sent again, and is recorded once the database takes writes",
+                          target, what, e)
         if outcome.plain:
             log.warning("target=%s %s sent as plain text: the full message was refused (%s)",
                         target, what, outcome.error)
@@ -251,6 +280,7 @@ class _Receipt:
     ids: list[int]
     clock: Callable[[], datetime]
     recorded: bool = False  # marked sent by the thread that sent it
+    when: datetime | None = None  # when the target accepted it
 
     def only(self, count: int) -> None:
         self.ids = self.ids[:count]
@@ -259,7 +289,8 @@ class _Receipt:
         return self.store.mark_sending(self.ids, self.clock()) > 0
 
     def accepted(self) -> None:
-        self.store.mark_sent(self.ids, self.clock())
+        self.when = self.clock()
+        self.store.mark_sent(self.ids, self.when)
         self.recorded = True
 
 
