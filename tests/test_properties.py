@@ -202,7 +202,7 @@ def test_language_of_ascii_headlines_is_what_counting_letters_gives(text: str) -
         assert found == detect_language(text + " é")
 
 
-# -- NEAR, against its definition -------------------------------------------------------
+# -- NEAR and BEFORE, against their definition -------------------------------------------------------
 
 NEAR_VOCAB = ["drone", "drones", "attack", "kyiv", "war", "warning", "the"]
 near_word = st.sampled_from(NEAR_VOCAB)
@@ -214,8 +214,8 @@ near_operand = st.one_of(
 )
 near_queries = st.recursive(
     near_operand,
-    lambda inner: st.tuples(inner, st.integers(0, 4), inner).map(
-        lambda t: f"({t[0]} NEAR/{t[1]} {t[2]})"),
+    lambda inner: st.tuples(inner, st.sampled_from(["NEAR", "BEFORE"]), st.integers(0, 4),
+                            inner).map(lambda t: f"({t[0]} {t[1]}/{t[2]} {t[3]})"),
     max_leaves=4)
 near_texts = st.lists(near_word, max_size=30).map(" ".join)
 
@@ -239,6 +239,8 @@ def reference_spans(node: Node, f: Field) -> list[tuple[int, int]]:
     for a in reference_spans(node.left, f):
         for b in reference_spans(node.right, f):
             gap = b[0] - a[1] - 1 if a[1] < b[0] else a[0] - b[1] - 1
+            if node.ordered and not a[1] < b[0]:
+                continue  # BEFORE: the left operand first
             if 0 <= gap <= node.distance:
                 found.add((min(a[0], b[0]), max(a[1], b[1])))
     return sorted(found)

@@ -214,12 +214,14 @@ def spans(node: Node, f: Field) -> list[Span]:
         return sorted({s for c in node.children for s in spans(c, f)})
     if isinstance(node, Near):
         left, right = spans(node.left, f), spans(node.right, f)
-        return sorted(_joined(left, right, node.distance) | _joined(right, left, node.distance))
+        found = _joined(left, right, node.distance)
+        return sorted(found if node.ordered else found | _joined(right, left, node.distance))
     return []
 
 
 # NEAR: a span of one operand and a span of the other, apart (neither overlaps the
-# other) with at most `distance` positions between them, in either order; the pair
+# other) with at most `distance` positions between them, in either order (BEFORE:
+# the left operand's first); the pair
 # spans from the first one's start to the second one's end. Both helpers take spans
 # as spans() returns them, sorted, and find the spans of `then` that start within
 # `distance` after a span of `first` by position: comparing every span of one with
@@ -258,7 +260,8 @@ def near_found(node: Near, f: Field) -> bool:
     if not left:
         return False
     right = spans(node.right, f)
-    return _follows(left, right, node.distance) or _follows(right, left, node.distance)
+    return _follows(left, right, node.distance) or (
+        not node.ordered and _follows(right, left, node.distance))
 
 
 def fold_ascii(text: str) -> str:

@@ -4,7 +4,9 @@
     or_expr  := and_expr ("OR" and_expr)*
     and_expr := unary+                          juxtaposition, or explicit AND
     unary    := ("NOT" | "-") unary | near
-    near     := primary ("NEAR/" n primary)*    n words or fewer between, either order
+    near     := primary (("NEAR/" | "BEFORE/") n primary)*
+                 NEAR: n words or fewer between, either order; BEFORE: the left
+                 operand first (who did what: `Russia BEFORE/4 attack*`)
     primary  := [field ":"] ( "(" or_expr ")" | '"' phrase '"' | word | word "*" | "/" regex "/" )
     field    := title | summary | content | author | category
 
@@ -13,9 +15,10 @@ bare word that normalises to several words ('drone-attack', "333's") is a
 phrase of them. `word*` is a prefix of the normalised, unstemmed word.
 `/regex/` is a case-insensitive Python regular expression searched in each
 field's plain text. Without a field, a leaf looks in title, summary and
-content. OR, AND, NOT and NEAR are operators only in upper case (a user may
-mean the word "or"); `operator_notes` points out those written otherwise. A
-NEAR operand is a word, phrase, prefix, OR-group of those, or another NEAR.
+content. OR, AND, NOT, NEAR and BEFORE are operators only in upper case (a user
+may mean the word "or"); `operator_notes` points out those written otherwise. A
+NEAR or BEFORE operand is a word, phrase, prefix, OR-group of those, or another
+NEAR or BEFORE.
 
 A query is refused beyond the limits of limits.py: parentheses and NOTs
 nested more than MAX_NESTING deep (also groups inside a regex), more than
@@ -38,7 +41,7 @@ from .text import WORD_OF, query_stem, slot, source_words
 FIELDS = ("title", "summary", "content", "author", "category")
 DEFAULT_FIELDS = frozenset(("title", "summary", "content"))
 _FIELD_PREFIX = re.compile(r"([A-Za-z]+):(?=\S)")
-_NEAR = re.compile(r"NEAR/(\d+)$")
+_NEAR = re.compile(r"(?:NEAR|BEFORE)/(\d+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ class Near:
     left: Node
     right: Node
     distance: int
+    ordered: bool = False  # BEFORE: left, then right
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +157,11 @@ def _closing(query: str, start: int) -> int:
 def _word_lexeme(text: str, column: int) -> _Lexeme:
     if text in ("OR", "AND", "NOT"):
         return _Lexeme(text, text, column)
-    if text.startswith("NEAR"):
-        if not (m := _NEAR.match(text)):
-            raise QueryError("NEAR needs a distance, as in NEAR/3", column)
-        return _Lexeme("NEAR", m.group(1), column)
+    for op in ("NEAR", "BEFORE"):
+        if text.startswith(op + "/") or text == op:
+            if not (m := _NEAR.match(text)):
+                raise QueryError(f"{op} needs a distance, as in {op}/3", column)
+            return _Lexeme("NEAR", text, column)
     if text.endswith("*") and len(text) > 1:
         return _Lexeme("prefix", text[:-1], column)
     return _Lexeme("word", text, column)
@@ -220,7 +225,7 @@ class _Parser:
                     raise QueryError("AND needs an operand on each side", nxt.column)
                 continue
             if nxt.kind == "NEAR":
-                raise QueryError("NEAR without a left operand", nxt.column)
+                raise QueryError(f"{_op(nxt)} without a left operand", nxt.column)
             children.append(self.unary())
         if not children:
             if (nxt := self.peek()) is not None and nxt.kind == "OR":
@@ -248,14 +253,16 @@ class _Parser:
             self.take()
             self.nears += 1
             if self.nears > MAX_NEARS:
-                raise QueryError(f"more than {MAX_NEARS} NEARs in one query", op.column)
+                raise QueryError(f"more than {MAX_NEARS} NEARs and BEFOREs in one query",
+                                 op.column)
             if self.peek() is None or self.peek((")", "OR", "AND", "NEAR", "NOT")):
-                raise QueryError("NEAR without a right operand", op.column)
+                raise QueryError(f"{_op(op)} without a right operand", op.column)
             right_start = self.peek()
             right = self.primary()
-            _check_near_operand(node, start)
-            _check_near_operand(right, right_start)
-            node = Near(node, right, int(op.text))
+            _check_near_operand(node, start, op)
+            _check_near_operand(right, right_start, op)
+            node = Near(node, right, int(op.text.split("/")[1]),
+                        ordered=op.text.startswith("BEFORE"))
         return node
 
     def primary(self) -> Node:
@@ -290,11 +297,16 @@ class _Parser:
         return _restrict(self.primary(), frozenset([name]))
 
 
-def _check_near_operand(node: Node, lexeme: _Lexeme | None) -> None:
+def _op(lexeme: _Lexeme) -> str:
+    """NEAR or BEFORE, as the query wrote it."""
+    return lexeme.text.split("/")[0]
+
+
+def _check_near_operand(node: Node, lexeme: _Lexeme | None, op: _Lexeme) -> None:
     if not _spannable(node):
         column = lexeme.column if lexeme else 1
-        raise QueryError("a NEAR operand must be a word, phrase, prefix or OR-group of those",
-                         column)
+        raise QueryError(f"a {_op(op)} operand must be a word, phrase, prefix or OR-group "
+                         "of those", column)
 
 
 def _spannable(node: Node) -> bool:
@@ -446,7 +458,7 @@ def parse(query: str, stem: bool = True) -> Node:
     return node
 
 
-_OPERATOR_LIKE = re.compile(r"(or|and|not|near/\d+)$", re.IGNORECASE)
+_OPERATOR_LIKE = re.compile(r"(or|and|not|near/\d+|before/\d+)$", re.IGNORECASE)
 _MEANT = {"OR": "to match either side", "AND": "to require both sides (as words side by "
           "side are anyway)", "NOT": "to leave out what follows"}
 
@@ -465,7 +477,11 @@ def operator_notes(query: str) -> list[str]:
         if lexeme.kind != "word" or not _OPERATOR_LIKE.match(word):  # OR, "or": as meant
             continue
         operator = word.upper()
-        meant = _MEANT.get(operator, f"to match words at most {word[5:]} apart")
+        distance = word.split("/")[-1]
+        meant = _MEANT.get(operator, f"to match words at most {distance} apart" if
+                           operator.startswith("NEAR") else
+                           f"to match the left side, then the right at most {distance} "
+                           "words after it")
         notes.append(f'"{word}" at column {lexeme.column} is matched as a word, not as an '
                      f'operator: write {operator} {meant}, or "{word}" in quotes if the '
                      "word is meant")
