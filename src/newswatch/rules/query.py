@@ -159,7 +159,7 @@ def _word_lexeme(text: str, column: int) -> _Lexeme:
         return _Lexeme(text, text, column)
     for op in ("NEAR", "BEFORE"):
         if text.startswith(op + "/") or text == op:
-            if not (m := _NEAR.match(text)):
+            if not _NEAR.match(text):
                 raise QueryError(f"{op} needs a distance, as in {op}/3", column)
             return _Lexeme("NEAR", text, column)
     if text.endswith("*") and len(text) > 1:
