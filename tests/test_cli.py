@@ -259,7 +259,8 @@ PAST_LIMITS = [
      "at column 33"),
     (_rule(_nested_query(33)), "nested more than 32 deep (parentheses and NOT) at column 481"),
     (_rule("drone" + " NEAR/2 attack" * 1500),
-     'config.toml: rules[0] (name "x").query: more than 64 NEARs and BEFOREs in one query at column 903'),
+     'config.toml: rules[0] (name "x").query: more than 64 NEARs and BEFOREs in one query '
+     'at column 903'),
     (_rule("drone " * 1001), 'rules[0] (name "x").query: more than 1,000 words in one query'),
     (_rule("/" + "(" * 400 + "a" + ")" * 400 + "/"), "regex nests groups more than 32 deep"),
     (_groups(1, 201), "config.toml: synonyms.g0k: 201 members (the key included): a group "

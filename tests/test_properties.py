@@ -202,7 +202,7 @@ def test_language_of_ascii_headlines_is_what_counting_letters_gives(text: str) -
         assert found == detect_language(text + " é")
 
 
-# -- NEAR and BEFORE, against their definition -------------------------------------------------------
+# -- NEAR and BEFORE, against their definition -------------------------------------
 
 NEAR_VOCAB = ["drone", "drones", "attack", "kyiv", "war", "warning", "the"]
 near_word = st.sampled_from(NEAR_VOCAB)
