@@ -131,6 +131,10 @@ def test_without_the_extra_the_config_names_it(webhook: Webhook, write_config: A
     ("", "threshold: is required"),
     ("threshold = 1.5\n", "above 0 and at most 1"),
     ('threshold = 0.8\nmode = "either"\n', 'expected "all"'),
+    ("threshold = 0.8\nnot_about = [1]\n", "not_about: expected a list of strings"),
+    ("threshold = 0.8\nexamples = [" + '"x", ' * 101 + "]\n", "examples: at most 100 texts"),
+    ("threshold = 0.8\nexamples = ['" + "x" * 1001 + "']\n",
+     "a text is at most 1000 characters; one has 1,001"),
 ])
 def test_bad_about_rules_are_refused(extra: str, problem: str, webhook: Webhook,
                                      write_config: Any) -> None:
@@ -139,6 +143,16 @@ def test_bad_about_rules_are_refused(extra: str, problem: str, webhook: Webhook,
     with pytest.raises(config_module.ConfigError) as e:
         config_module.load(path)
     assert problem in str(e.value)
+
+
+def test_examples_without_about_are_refused(webhook: Webhook, write_config: Any) -> None:
+    path = write_config([], [("hook", webhook.apprise_url)], [("r", "x")])
+    path.write_text(path.read_text() + '\n[[rules]]\nname = "s"\nquery = "drone"\n'
+                    'not_about = ["Drone light show"]\n')
+    with pytest.raises(config_module.ConfigError) as e:
+        config_module.load(path)
+    assert 'rules[1] (name "s"): threshold, mode, examples and not_about apply only to a ' \
+        "rule with `about`" in str(e.value)
 
 
 def test_a_top_percent_threshold_follows_recent_articles(

@@ -147,11 +147,20 @@ def check(ctx: click.Context) -> None:
         if rule.about:
             gate = {"all": "gate", "any": "or"}[rule.mode]
             limit = f"top {rule.top * 100:g}%" if rule.top else f">= {rule.threshold:g}"
+            if rule.by_examples:
+                limit = f'>= threshold "examples" (= {_examples_limit(config, rule):.3f})'
             what = f"about {rule.about!r} {limit}" + (
                 f" ({gate}: {rule.query})" if rule.query else "")
         click.echo(one_line(f"    {rule.name} -> {', '.join(config.targets_for(rule))}: {what}"))
     for note in _query_notes(config) + _about_notes(config):
         click.echo(f"  note: {one_line(note)}")
+
+
+def _examples_limit(config: Config, rule: Any) -> float:
+    from .semantic import configured, examples_threshold, meaning
+
+    return examples_threshold(meaning(configured(config.settings), rule.about, rule.examples),
+                              len(rule.examples))
 
 
 def _paused(items: tuple[Any, ...]) -> str:
@@ -184,7 +193,7 @@ def _about_notes(config: Config) -> list[str]:
                          "add a query naming who and where as a gate")
         # The intent read as an article is as close as a paraphrase gets.
         ceiling = float(model.passages([rule.about])[0] @ model.query(rule.about))
-        if not rule.top and rule.threshold > ceiling:
+        if not rule.top and not rule.by_examples and rule.threshold > ceiling:
             notes.append(f"rule {rule.name!r}: threshold {rule.threshold:g} is above "
                          f"{ceiling:.3f}, what the intent itself scores as an article; "
                          "nothing will reach it")
@@ -487,6 +496,31 @@ def retry(ctx: click.Context, target: str | None) -> None:
     count = store.retry_failed(target) if store else 0
     click.echo(f"{count} failed alerts queued again; the running daemon sends them within "
                f"a minute (or run `newswatch once`)")
+
+
+@main.command()
+@click.argument("alert_id", type=int)
+@click.option("--wrong", "verdict", flag_value="wrong",
+              help="It should not have alerted: its rules leave out articles like it.")
+@click.option("--right", "verdict", flag_value="right",
+              help="A good alert: its rules catch articles like it.")
+@click.pass_context
+def feedback(ctx: click.Context, alert_id: int, verdict: str | None) -> None:
+    """Say whether an alert was right or wrong; its `about` rules learn from it."""
+    from .feedback import judge
+
+    if verdict is None:
+        raise click.UsageError("say --wrong or --right")
+    config = _load(ctx, secrets=False)
+    store = _open_store(config)
+    if store is None:
+        raise click.ClickException(f"no alert {alert_id}: the database is empty")
+    try:
+        lines = judge(config, store, alert_id, verdict)
+    except NewswatchError as e:
+        raise click.ClickException(str(e)) from None
+    for line in lines:
+        click.echo(line)
 
 
 def _match_about(config: Config, rule: Any, about: str, gate: str | None, since: str,

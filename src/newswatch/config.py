@@ -49,6 +49,7 @@ SECTION_KEYS = {
     "targets": {"name", "url", "digest", "max_per_hour", "quiet_hours", "timezone",
                 "title_template", "body_template", "timeout"},
     "rules": {"name", "query", "notify", "feeds", "language", "about", "threshold", "mode",
+              "examples", "not_about",
               "enabled", "priority", "realert"},
     "http": {"listen", "timezone"},
     "semantic": {"backend", "model", "query_prefix", "passage_prefix"},
@@ -126,6 +127,20 @@ def _strings(value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ValueError("expected a list of strings")
     return tuple(value)
+
+
+MAX_EXAMPLES = 100  # examples or not_about of one rule
+MAX_EXAMPLE_CHARS = 1000  # one of them: about what the model reads of an article
+
+
+def _examples(value: object) -> tuple[str, ...]:
+    texts = _strings(value)
+    if len(texts) > MAX_EXAMPLES:
+        raise ValueError(f"at most {MAX_EXAMPLES} texts")
+    if long := [t for t in texts if len(t) > MAX_EXAMPLE_CHARS]:
+        raise ValueError(f"a text is at most {MAX_EXAMPLE_CHARS} characters; one has "
+                         f"{len(long[0]):,}")
+    return texts
 
 
 def _positive(convert: Callable[[Any], float]) -> Callable[[Any], float]:
@@ -240,14 +255,17 @@ def _template(value: object) -> str:
 _TOP = re.compile(r"top\s+(\d+(?:\.\d+)?)\s*%$", re.I)
 
 
-def _threshold(value: object) -> tuple[float, float]:
-    """A similarity (0.86) or a share of recent articles ("top 0.5%")."""
+def _threshold(value: object) -> tuple[float, float, bool]:
+    """A similarity (0.86), a share of recent articles ("top 0.5%"), or "examples":
+    (similarity, share, from the examples)."""
     if isinstance(value, str):
+        if value.strip() == "examples":
+            return 0.0, 0.0, True
         m = _TOP.match(value.strip())
         if not m or not 0 < float(m.group(1)) < 100:
-            raise ValueError('expected a similarity such as 0.86, or "top 0.5%"')
-        return 0.0, float(m.group(1)) / 100
-    return _fraction(value), 0.0
+            raise ValueError('expected a similarity such as 0.86, "top 0.5%" or "examples"')
+        return 0.0, float(m.group(1)) / 100, False
+    return _fraction(value), 0.0, False
 
 
 def _mode(value: object) -> str:
@@ -608,15 +626,22 @@ def load(path: Path | str, secrets: bool = True) -> Config:
         priority = c.get(t, "priority", label, _priority) or "normal"
         about = c.get(t, "about", label, _string) or ""
         query = c.get(t, "query", label, _query, required=not about) or ""
-        threshold, top = 0.0, 0.0
+        threshold, top, by_examples = 0.0, 0.0, False
         mode = c.get(t, "mode", label, _mode) or "all"
         if about:
-            threshold, top = c.get(t, "threshold", label, _threshold, required=True) or (0, 0)
+            threshold, top, by_examples = c.get(t, "threshold", label, _threshold,
+                                                required=True) or (0, 0, False)
             semantic_problem = _semantic_available(settings.semantic_backend)
             if semantic_problem:
                 c.problem(f"{label}.about", semantic_problem)
-        elif "threshold" in t or "mode" in t:
-            c.problem(label, "threshold and mode apply only to a rule with `about`")
+        elif any(k in t for k in ("threshold", "mode", "examples", "not_about")):
+            c.problem(label, "threshold, mode, examples and not_about apply only to a rule "
+                      "with `about`")
+        examples = c.get(t, "examples", label, _examples) or ()
+        not_about = c.get(t, "not_about", label, _examples) or ()
+        if by_examples and not examples:
+            c.problem(f"{label}.threshold", '"examples" needs texts in `examples` (three '
+                      "or more headlines the rule must catch)")
         notify: tuple[str, ...] = c.get(t, "notify", label, _strings) or ()
         for target in notify:
             if target not in target_names:
@@ -631,7 +656,8 @@ def load(path: Path | str, secrets: bool = True) -> Config:
             c.problem(f"{label}.realert", "needs a query that alerts on its own (with "
                       "`about`: mode = \"any\")")
         rules.append((label, Rule(name, query, notify, scope, language, about, threshold, top,
-                                  mode, priority, bool(realert))
+                                  mode, examples, not_about, priority, bool(realert),
+                                  by_examples)
                       if name and (query or about) else None))
 
     synonyms = _synonyms(c, data)

@@ -11,7 +11,7 @@ from .errors import StorageError
 from .store import Store
 
 # In an order that keeps every reference valid (alerts and vectors name articles).
-TABLES = ("feeds", "seen", "articles", "alerts", "vectors", "meta")
+TABLES = ("feeds", "seen", "articles", "alerts", "vectors", "feedback", "meta")
 BATCH = 1000
 
 

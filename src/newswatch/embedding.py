@@ -50,8 +50,8 @@ class Embedder:
         self._first_polls: dict[str, str] = {}
         self._embedding = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._intents: dict[tuple[str, str], Any] = {}
-        self._limits: dict[tuple[str, str, float], tuple[Any, float]] = {}
+        self._texts: dict[tuple[str, str, bool], Any] = {}  # (model, text, is intent) -> vector
+        self._limits: dict[tuple[Any, ...], tuple[Any, float]] = {}
         self._gate_matcher: Matcher | None = None
 
     def reconfigure(self) -> None:
@@ -82,7 +82,9 @@ class Embedder:
             return 0  # nothing to do, or a pass is already working through the backlog
         async with self._embedding:
             model = await asyncio.to_thread(semantic.configured, self.p.config.settings)
-            intents = [(r, await self._intent(model, r.about)) for r in rules]
+            said = self.p.store.feedback()
+            intents = [(r, await self._meaning(model, r, said.get(r.name, ([], []))))
+                       for r in rules]
             gates = self._gates()
             limits: dict[str, float] | None = None
             queued = 0
@@ -147,11 +149,13 @@ class Embedder:
                     news.discard(a.row_id)
         return news
 
-    async def _intent(self, model: semantic.Embedder, about: str) -> Any:
-        key = (model.name, about)
-        if key not in self._intents:
-            self._intents[key] = await asyncio.to_thread(model.query, about)
-        return self._intents[key]
+    async def _meaning(self, model: semantic.Embedder, rule: Rule,
+                       said: tuple[list[str], list[str]]) -> semantic.Meaning:
+        """A rule's intent, examples and counter-examples as vectors: those of its config
+        and the alerts users judged right and wrong (`newswatch feedback`)."""
+        return await asyncio.to_thread(semantic.meaning, model, rule.about,
+                                       [*rule.examples, *said[0]],
+                                       [*rule.not_about, *said[1]], self._texts)
 
     def _gates(self) -> Matcher:
         """The queries that gate `about` rules (mode "all"), compiled once per config."""
@@ -160,12 +164,15 @@ class Embedder:
                 self.p.config, lambda r: bool(r.about and r.query and r.mode == "all"))
         return self._gate_matcher
 
-    def _limit(self, model: semantic.Embedder, rule: Rule, intent: Any) -> float:
+    def _limit(self, model: semantic.Embedder, rule: Rule, meaning: semantic.Meaning) -> float:
         """A rule's similarity threshold; for "top X%", the score that only X% of the
         articles of the last week reach (0.85 until 200 articles have a vector)."""
+        if rule.by_examples:
+            return semantic.examples_threshold(meaning, len(rule.examples))
         if not rule.top:
             return rule.threshold
-        key = (model.name, rule.about, rule.top)
+        key = (model.name, rule.about, rule.top, *(0 if m is None else len(m)
+                                                   for m in (meaning.like, meaning.unlike)))
         cached = self._limits.get(key)
         if cached and self.p.clock() - cached[0] < timedelta(minutes=10):
             return cached[1]
@@ -175,21 +182,22 @@ class Embedder:
             return semantic.FALLBACK_THRESHOLD
         import numpy as np
 
-        scores = np.stack([semantic.from_blob(b) for b in blobs]) @ intent
+        scores = meaning.scores(np.stack([semantic.from_blob(b) for b in blobs]))
         limit = float(np.quantile(scores, 1 - rule.top))
         self._limits[key] = (self.p.clock(), limit)
         return limit
 
-    def _about_hits(self, article: Article, vector: Any, intents: list[tuple[Rule, Any]],
+    def _about_hits(self, article: Article, vector: Any,
+                    intents: list[tuple[Rule, semantic.Meaning]],
                     gates: Matcher, limits: dict[str, float]) -> list[tuple[str, float]]:
         feed = self.p.config.feed(article.feed)
         tags = feed.tags if feed else ()
         passed: set[str] | None = None
         hits = []
-        for rule, intent in intents:
+        for rule, meaning in intents:
             if not in_scope(*scope(rule), article.feed, tags):
                 continue
-            score = float(vector @ intent)
+            score = float(meaning.scores(vector)[0])
             if score < limits[rule.name]:
                 continue
             if rule.query and rule.mode == "all":

@@ -45,10 +45,14 @@ class Rule:
     threshold: float = 0.0  # the similarity `about` must reach ...
     top: float = 0.0  # ... or, when set, be in this top fraction of recent articles (0.005)
     mode: str = "all"  # with about and query: "all" (query is a gate) or "any" (either)
+    examples: tuple[str, ...] = ()  # texts `about` is meant to catch, beside the intent
+    not_about: tuple[str, ...] = ()  # texts it must not: an article nearer one is left out
     priority: str = "normal"  # "high": sent at once, through quiet hours and digests
     # An article whose title or summary is edited so that the query now matches alerts
     # once more, marked as updated (see realert.py).
     realert: bool = False
+    # threshold = "examples": set below what the rule's own examples score
+    by_examples: bool = False
 
     @property
     def lexical(self) -> bool:

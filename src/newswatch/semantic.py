@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,12 @@ EXTRA = "pip install '.[semantic]' from a newswatch checkout"
 MAX_CHARS = 600  # title + summary: what the model sees of an article
 MIN_SAMPLE = 200  # articles with vectors before a "top X%" threshold is computed from them
 FALLBACK_THRESHOLD = 0.85  # ... and until then
+# Chosen on the fitting half of bench/about_eval.py's intents: an article nearer a
+# counter-example than to the intent or any example (less this margin) does not alert;
+# with threshold = "examples", the threshold is this far below the lowest similarity of
+# the rule's examples to its intent.
+UNLIKE_MARGIN = -0.01
+EXAMPLES_BELOW = 0.035
 
 
 class Embedder(Protocol):
@@ -133,6 +140,61 @@ def configured(settings: Any) -> Embedder:
     """The embedder a config's [semantic] section names."""
     return embedder(settings.semantic_backend, settings.semantic_model,
                     settings.semantic_query_prefix, settings.semantic_passage_prefix)
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What an `about` rule means, as vectors: its intent (embedded as a query, to be
+    scored against), texts it is meant to catch (the intent itself, its `examples`,
+    alerts a user marked right) and texts it is not (`not_about`, alerts marked
+    wrong), those embedded as articles are, so that they compare like with like."""
+
+    intent: Any  # (dim,)
+    like: Any = None  # (k, dim), or None
+    unlike: Any = None  # (m, dim), or None
+
+    def scores(self, vectors: Any, margin: float = UNLIKE_MARGIN) -> Any:
+        """Each article's similarity to the intent; -1 for one nearer a counter-example
+        than to anything the rule is meant to catch (by more than `margin`), so that no
+        threshold lets it through."""
+        import numpy as np
+
+        vectors = np.atleast_2d(vectors)
+        score = vectors @ self.intent
+        if self.unlike is not None and len(self.unlike):
+            nearest_unlike = (vectors @ self.unlike.T).max(axis=1)
+            nearest_like = (vectors @ self.like.T).max(axis=1) \
+                if self.like is not None and len(self.like) else score
+            score = np.where(nearest_unlike > nearest_like + margin, -1.0, score)
+        return score
+
+
+def meaning(model: Embedder, about: str, like: Sequence[str] = (),
+            unlike: Sequence[str] = (), cache: dict[tuple[str, str, bool], Any] | None = None,
+            ) -> Meaning:
+    """A rule's Meaning: its intent, then the intent read as an article and `like` as
+    what it is meant to catch, and `unlike` as what it is not. Vectors already in
+    `cache` (by model, text and whether it is the intent) are not embedded again."""
+    import numpy as np
+
+    cache = {} if cache is None else cache
+    if (model.name, about, True) not in cache:
+        cache[(model.name, about, True)] = model.query(about)
+
+    def vectors(texts: Sequence[str]) -> Any:
+        if new := list(dict.fromkeys(t for t in texts if (model.name, t, False) not in cache)):
+            cache.update(((model.name, t, False), v)
+                         for t, v in zip(new, model.passages(new), strict=True))
+        return np.stack([cache[(model.name, t, False)] for t in texts]) if texts else None
+
+    return Meaning(cache[(model.name, about, True)], vectors([about, *like]), vectors(unlike))
+
+
+def examples_threshold(rule_meaning: Meaning, examples: int) -> float:
+    """threshold = "examples": EXAMPLES_BELOW under the lowest similarity to the intent
+    of the rule's own `examples` (the first ones after the intent in `like`)."""
+    return float((rule_meaning.like[1:1 + examples] @ rule_meaning.intent).min()) \
+        - EXAMPLES_BELOW
 
 
 def backlog(store: Any, window: float, embedder_name: str) -> int:

@@ -24,6 +24,7 @@ from typing import Any
 from .backends import Postgres, Sqlite, connect, database_errors
 from .errors import StorageError
 from .models import Article
+from .store_feedback import FeedbackRows
 from .store_feeds import FeedRows
 from .store_leases import LeaseRows
 from .store_schema import HAS_TEXT, SCHEMA_VERSION, migrate
@@ -53,7 +54,7 @@ class Outgoing:
     article_id: int = 0
 
 
-class Store(FeedRows, SeenRows, StatusRows, LeaseRows):
+class Store(FeedRows, SeenRows, StatusRows, LeaseRows, FeedbackRows):
     def __init__(self, location: Path | str) -> None:
         self.backend: Sqlite | Postgres = connect(location)
         self.conn: Any = self.backend.conn

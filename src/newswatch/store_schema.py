@@ -9,6 +9,7 @@
     meta           the heartbeat (and, on PostgreSQL, the schema version)
     instances      when each instance sharing the database was last seen alive
     target_leases  which instance sends each target's messages, until when
+    feedback       users' verdicts on alerts (right or wrong), by rule, with the text
 
 SQLite files grew one migration at a time (1 to 10); a PostgreSQL database is
 created at version 10 in one step, with the same tables. Every migration from
@@ -24,7 +25,7 @@ from .errors import StorageError
 from .imports import without
 from .urls import has_credentials, redact_text, redacted
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 # Articles whose text is kept (matches the partial index idx_articles_text_found).
 HAS_TEXT = "(summary IS NOT NULL OR content IS NOT NULL)"
@@ -56,7 +57,7 @@ def _migrate(backend: Any) -> None:
     if version > SCHEMA_VERSION:
         raise StorageError(f"{backend.name} was written by a newer newswatch "
                            f"(schema {version}, this one knows {SCHEMA_VERSION})")
-    steps: dict[int, Callable[[Any], None]] = {11: _v11}
+    steps: dict[int, Callable[[Any], None]] = {11: _v11, 12: _v12}
     if backend.kind == "postgresql" and version == 0:
         steps[10] = _create_postgres
         version = 9
@@ -108,6 +109,13 @@ def _v11(conn: Any) -> None:
     conn.execute("CREATE TABLE instances (name TEXT PRIMARY KEY, seen TEXT NOT NULL)")
     conn.execute("CREATE TABLE target_leases (target TEXT PRIMARY KEY, owner TEXT NOT NULL, "
                  "until TEXT NOT NULL)")
+
+
+def _v12(conn: Any) -> None:
+    """Users' verdicts on alerts, which tighten or widen `about` rules."""
+    conn.execute("CREATE TABLE feedback (rule TEXT NOT NULL, alert_id BIGINT NOT NULL, "
+                 "verdict TEXT NOT NULL, text TEXT NOT NULL, at TEXT NOT NULL, "
+                 "PRIMARY KEY (rule, alert_id))")
 
 
 # -- SQLite files, as they grew --------------------------------------------------

@@ -1,0 +1,64 @@
+"""What users said of alerts: `newswatch feedback ALERT_ID --wrong|--right`.
+
+One row per rule an alert was sent for: the verdict and the article's text
+(title and summary, as the model reads it), kept here because articles are
+pruned and judgements are not. An `about` rule reads its rows as more examples
+(right) and counter-examples (wrong): see semantic.Meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .timestamps import iso
+
+VERDICTS = ("right", "wrong")
+
+
+@dataclass(frozen=True)
+class Judged:
+    """An alert a user judged, for each of its rules."""
+
+    alert_id: int
+    title: str
+    text: str
+    rules: tuple[str, ...]
+
+
+class FeedbackRows:
+    conn: Any
+
+    def judge(self, alert_id: int, verdict: str, when: datetime) -> Judged | None:
+        """Record a verdict on an alert for every rule it was sent for (a second verdict
+        replaces the first); None when there is no such alert."""
+        from . import semantic
+
+        assert verdict in VERDICTS
+        row = self.conn.execute(
+            "SELECT alerts.rules, articles.title, articles.summary FROM alerts "
+            "JOIN articles ON articles.id = alerts.article_id WHERE alerts.id = ?",
+            [alert_id]).fetchone()
+        if row is None:
+            return None
+        import json
+
+        rules = tuple(json.loads(row[0] or "[]"))
+        text = semantic.article_text(row[1] or "", row[2] or "")
+        for rule in rules:
+            self.conn.execute(
+                "INSERT INTO feedback (rule, alert_id, verdict, text, at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (rule, alert_id) DO UPDATE SET verdict = excluded.verdict, "
+                "text = excluded.text, at = excluded.at",
+                [rule, alert_id, verdict, text, iso(when)])
+        return Judged(alert_id, row[1] or "", text, rules)
+
+    def feedback(self) -> dict[str, tuple[list[str], list[str]]]:
+        """rule -> (texts judged right, texts judged wrong), oldest first."""
+        out: dict[str, tuple[list[str], list[str]]] = {}
+        for rule, verdict, text in self.conn.execute(
+                "SELECT rule, verdict, text FROM feedback ORDER BY at, alert_id"):
+            right, wrong = out.setdefault(rule, ([], []))
+            (right if verdict == "right" else wrong).append(text)
+        return out
