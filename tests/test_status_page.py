@@ -611,3 +611,16 @@ def test_sent_and_failed_alerts_say_when_and_why() -> None:
     assert (sent.status, sent.when) == ("sent", NOON)
     failed = outbox.state(pending("plain", status="failed", attempts=4), article)
     assert (failed.status, failed.error, failed.attempts) == ("failed", "answered 400", 4)
+
+
+def test_an_alert_judged_wrong_from_the_page(scene: Scene, browser: Any) -> None:
+    """Last in the module: it leaves a verdict behind. The browser sends its Origin and
+    Sec-Fetch-Site, as any would: the server takes verdicts only from its own page."""
+    browser.get(scene.url + "/?refresh=off")
+    title = "Largest drone attack on Kharkiv overnight"
+    row = browser.find_element("xpath", f'//tr[th[normalize-space()="{title}"]]')
+    row.find_element("xpath", './/button[starts-with(normalize-space(), "Wrong")]').click()
+    row = browser.find_element("xpath", f'//tr[th[normalize-space()="{title}"]]')
+    assert "marked wrong" in row.text
+    assert browser.current_url.endswith("/#alerts")
+    assert scene.pipeline.store.feedback() == {"drones": ([], [title])}

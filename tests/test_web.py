@@ -444,3 +444,56 @@ def test_a_host_name_binds_each_of_its_addresses_on_one_port(serve: Any) -> None
     for host, _ in bound:
         status, _, _ = _split(_exchange((host, port), b"GET /healthz HTTP/1.1\r\n\r\n"))
         assert status == "HTTP/1.1 200 OK"
+
+
+def _post(server: StatusServer, path: str, *headers: str) -> tuple[str, dict[str, str], bytes]:
+    head = "".join(f"{h}\r\n" for h in ("Host: nw.example:9180", *headers))
+    return _split(_exchange(_address(server), f"POST {path} HTTP/1.1\r\n{head}\r\n".encode()))
+
+
+def test_a_verdict_from_the_status_page_is_kept_and_shown(serve: Any) -> None:
+    server = serve()
+    alerted(serve.store, [
+        {"url": "https://n.example/1", "title": "Drone fair opens", "alerts": {"hook": ["drones"]}},
+        {"url": "https://n.example/2", "title": "Drone attack", "alerts": {"hook": ["drones"]}}])
+    alert = serve.store.alerts(limit=10)[-1]["id"]  # the first article's
+    page = fetch(server, "/")[2].decode()
+    assert page.count('<button type="submit">Wrong<span class="vh"> alert: ') == 2
+    status, headers, _ = _post(server, f"/feedback?alert={alert}&verdict=wrong",
+                               "Origin: http://nw.example:9180", "Sec-Fetch-Site: same-origin")
+    assert status == "HTTP/1.1 303 See Other" and headers["location"] == "/#alerts"
+    assert serve.store.feedback() == {"drones": ([], ["Drone fair opens"])}
+    page = fetch(server, "/")[2].decode()
+    assert "<strong>marked wrong</strong>" in page
+    assert page.count("Wrong<span") == 1  # the judged one offers only the other verdict
+    assert serve.store.verdicts([alert]) == {alert: "wrong"}
+    # From a tool (no Origin, no Sec-Fetch-Site): the user's own; a second verdict replaces.
+    assert _post(server, f"/feedback?alert={alert}&verdict=right")[0].endswith("303 See Other")
+    assert serve.store.feedback() == {"drones": (["Drone fair opens"], [])}
+
+
+@pytest.mark.parametrize("headers", [
+    ("Origin: http://evil.example",),
+    ("Origin: http://nw.example:9180", "Sec-Fetch-Site: cross-site"),
+    ("Sec-Fetch-Site: same-site",),
+    ("Origin: null",),
+])
+def test_another_site_cannot_judge_alerts(serve: Any, headers: tuple[str, ...]) -> None:
+    server = serve()
+    alerted(serve.store, [{"url": "https://n.example/1", "title": "Drone attack",
+                           "alerts": {"hook": ["drones"]}}])
+    alert = serve.store.alerts(limit=1)[0]["id"]
+    status, _, _ = _post(server, f"/feedback?alert={alert}&verdict=wrong", *headers)
+    assert status == "HTTP/1.1 403 Forbidden"
+    assert serve.store.feedback() == {}
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    ("/feedback?alert=1&verdict=maybe", "400 Bad Request"),
+    ("/feedback?alert=x&verdict=wrong", "400 Bad Request"),
+    ("/feedback?verdict=wrong", "400 Bad Request"),
+    ("/feedback?alert=99&verdict=wrong", "404 Not Found"),
+    ("/elsewhere?alert=1&verdict=wrong", "405 Method Not Allowed"),
+])
+def test_a_verdict_needs_an_alert_that_exists(serve: Any, path: str, status: str) -> None:
+    assert _post(serve(), path)[0] == f"HTTP/1.1 {status}"

@@ -84,6 +84,7 @@ def render(store: Store, config: Config, now: datetime, requested_zone: str,
     times, note = zone_of(requested_zone, config)
     articles = store.alerted_articles(ARTICLES)
     outbox = _outbox(store, config, now, breakers)
+    verdicts = store.verdicts([a.id for article in articles for a in article.alerts])
     secrets = _target_secrets(config)
     feeds, problems = _feed_rows(store, config, now, times)
     counts = store.counts()
@@ -94,8 +95,8 @@ def render(store: Store, config: Config, now: datetime, requested_zone: str,
     return _PAGE.format(
         summary=e(summary), zone=e(times.name), now=times(now), note=e(note),
         refresh=_refresh(times.name, refresh),
-        alerts="\n".join(_article_row(a, outbox, times, secrets) for a in articles)
-        or '<tr><td colspan="5">No alerts yet.</td></tr>',
+        alerts="\n".join(_article_row(a, outbox, times, secrets, verdicts) for a in articles)
+        or '<tr><td colspan="6">No alerts yet.</td></tr>',
         feeds=feeds, rules=_rule_rows(store, config, now),
         failed=_failed_rows(store, times, secrets), articles=ARTICLES)
 
@@ -125,13 +126,29 @@ def _outbox(store: Store, config: Config, now: datetime,
 
 
 def _article_row(article: AlertedArticle, outbox: Outbox, times: Times,
-                 secrets: list[str]) -> str:
+                 secrets: list[str], verdicts: Mapping[int, str]) -> str:
     states = [outbox.state(a, article) for a in article.alerts]
     items = "".join(f"<li>{_target_state(s, times, secrets)}</li>" for s in states)
     title = _article(article.title, article.url)
     return (f"<tr><td>{times(article.found)}</td><th scope=\"row\">{title}</th>"
             f"<td>{e(article.feed)}</td><td>{e(', '.join(article.rules))}</td>"
-            f'<td><ul class="targets">{items}</ul></td></tr>')
+            f'<td><ul class="targets">{items}</ul></td>'
+            f"<td>{_verdict(article, verdicts)}</td></tr>")
+
+
+def _verdict(article: AlertedArticle, verdicts: Mapping[int, str]) -> str:
+    """The user's verdict on an article's alerts, and buttons to give or change it
+    (`newswatch feedback`): its `about` rules learn from it."""
+    if not article.alerts:
+        return ""
+    alert = article.alerts[0].id
+    said = next((verdicts[a.id] for a in article.alerts if a.id in verdicts), "")
+    name = e(article.title or article.url or "this article")
+    buttons = "".join(
+        f'<form method="post" action="/feedback?alert={alert}&amp;verdict={v}">'
+        f'<button type="submit">{label}<span class="vh"> alert: {name}</span></button>'
+        "</form>" for v, label in (("right", "Right"), ("wrong", "Wrong")) if v != said)
+    return (f"<strong>marked {said}</strong> " if said else "") + buttons
 
 
 def _target_state(s: TargetState, times: Times, secrets: list[str]) -> str:
@@ -284,6 +301,9 @@ body {{ font: 15px/1.45 system-ui, sans-serif; margin: 0 1.5em 2em; color: #1a1a
 a {{ color: #0645ad; }}
 .skip {{ position: absolute; left: -9999px; top: .5em; background: #ffffff; padding: .3em; }}
 .skip:focus {{ left: 1em; }}
+.vh {{ position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; }}
+td form {{ display: inline; }}
 nav ul, ul.targets {{ margin: 0; padding-left: 1.2em; }}
 nav li {{ display: inline; margin-right: 1em; }}
 table {{ border-collapse: collapse; margin-bottom: 2em; }}
@@ -317,7 +337,8 @@ code {{ font-size: 90%; overflow-wrap: anywhere; }}
 <table><caption>The {articles} most recent articles that matched a rule, newest first,
 and where each target's alert stands.</caption>
 <thead><tr><th scope="col">Found</th><th scope="col">Article</th><th scope="col">Feed</th>
-<th scope="col">Rules</th><th scope="col">Targets</th></tr></thead>
+<th scope="col">Rules</th><th scope="col">Targets</th>
+<th scope="col">Verdict</th></tr></thead>
 <tbody>
 {alerts}
 </tbody></table>

@@ -31,20 +31,23 @@ class FeedbackRows:
     conn: Any
 
     def judge(self, alert_id: int, verdict: str, when: datetime) -> Judged | None:
-        """Record a verdict on an alert for every rule it was sent for (a second verdict
-        replaces the first); None when there is no such alert."""
+        """Record a verdict on an alert for every rule its article was alerted for, to any
+        target (a second verdict replaces the first); None when there is no such alert."""
         from . import semantic
 
         assert verdict in VERDICTS
         row = self.conn.execute(
-            "SELECT alerts.rules, articles.title, articles.summary FROM alerts "
+            "SELECT articles.id, articles.title, articles.summary FROM alerts "
             "JOIN articles ON articles.id = alerts.article_id WHERE alerts.id = ?",
             [alert_id]).fetchone()
         if row is None:
             return None
         import json
 
-        rules = tuple(json.loads(row[0] or "[]"))
+        rules = tuple(dict.fromkeys(  # the article's alerts to every target: their rules
+            rule for (names,) in self.conn.execute(
+                "SELECT rules FROM alerts WHERE article_id = ? ORDER BY id", [row[0]])
+            for rule in json.loads(names or "[]")))
         text = semantic.article_text(row[1] or "", row[2] or "")
         for rule in rules:
             self.conn.execute(
@@ -53,6 +56,17 @@ class FeedbackRows:
                 "text = excluded.text, at = excluded.at",
                 [rule, alert_id, verdict, text, iso(when)])
         return Judged(alert_id, row[1] or "", text, rules)
+
+    def verdicts(self, alert_ids: list[int]) -> dict[int, str]:
+        """alert id -> the verdict given on it, for those judged."""
+        out: dict[int, str] = {}
+        for start in range(0, len(alert_ids), 500):
+            chunk = alert_ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.conn.execute(
+                f"SELECT alert_id, verdict FROM feedback WHERE alert_id IN ({marks})",
+                chunk).fetchall())
+        return out
 
     def feedback(self) -> dict[str, tuple[list[str], list[str]]]:
         """rule -> (texts judged right, texts judged wrong), oldest first."""

@@ -3,8 +3,12 @@
 (alert_feeds.py).
 
 Served from the daemon's own event loop with asyncio streams (GET and HEAD,
-one request per connection, read-only), so a wedged loop also stops
-answering /healthz - which is what a health check should see. It shows feed
+one request per connection), so a wedged loop also stops answering /healthz -
+which is what a health check should see. The one thing it changes is a
+verdict on an alert (POST /feedback?alert=N&verdict=wrong|right, from the
+status page's buttons; see feedback.py): only from the page itself, never
+from another site's page in the same browser (its Origin or Sec-Fetch-Site
+says so), and with no request body to read. It shows feed
 names, public feed URLs (credentials hidden) and article titles; never
 target URLs. An article's link is an href only when it is http(s) (see
 messages.safe_link); everything else shown is escaped text.
@@ -47,8 +51,9 @@ MAX_CONNECTIONS = 100
 REQUEST_TIMEOUT = 5.0  # seconds
 WRITE_TIMEOUT = 10.0  # seconds
 _HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {200: "OK", 303: "See Other", 400: "Bad Request", 403: "Forbidden",
+            404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error",
+            503: "Service Unavailable"}
 
 
 def bind_address(listen: str) -> tuple[str, int]:
@@ -64,6 +69,8 @@ class Request:
     path: str
     query: dict[str, str] = field(default_factory=dict)  # the first value of each name
     host: str = ""  # the Host header, when it is a plain host[:port]
+    origin: str = ""  # the Origin header, as sent
+    fetch_site: str = ""  # the Sec-Fetch-Site header: same-origin, cross-site, ...
 
 
 class StatusServer:
@@ -181,6 +188,8 @@ class StatusServer:
                       ctype: str, body: bytes) -> None:
         """Write the answer (HEAD: its headers only) and wait until it is all sent."""
         allow = "Allow: GET, HEAD\r\n" if status == 405 else ""
+        if status == 303:  # the body is where to go: the page, after a verdict
+            allow, body = f"Location: {body.decode()}\r\n", b""
         head = (f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: {ctype}\r\n"
                 f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n{allow}"
                 "Connection: close\r\n\r\n").encode()
@@ -193,6 +202,8 @@ class StatusServer:
             writer.transport.abort()  # close() would wait for a reader that never reads
 
     def respond(self, request: Request) -> tuple[int, str, bytes]:
+        if request.method == "POST" and request.path == "/feedback":
+            return self.feedback(request)
         if request.method not in ("GET", "HEAD"):
             return 405, "text/plain", b"read-only: GET and HEAD only\n"
         path = request.path
@@ -210,6 +221,23 @@ class StatusServer:
         if path in ("/alerts.atom", "/alerts.json"):
             return self.feed(path, request)
         return 404, "text/plain", b"not found\n"
+
+    def feedback(self, request: Request) -> tuple[int, str, bytes]:
+        """A verdict from the status page's buttons; then back to the page."""
+        from .errors import NewswatchError
+        from .feedback import judge
+
+        if not _same_origin(request):
+            return 403, "text/plain", b"verdicts come from the status page itself\n"
+        alert, verdict = request.query.get("alert", ""), request.query.get("verdict", "")
+        if not alert.isdigit() or len(alert) > 18 or verdict not in ("wrong", "right"):
+            return 400, "text/plain", b"give alert=ID and verdict=wrong or right\n"
+        try:
+            for line in judge(self.config(), self.store, int(alert), verdict):
+                log.info("status page: %s", line.strip())
+        except NewswatchError as e:
+            return 404, "text/plain", f"{e}\n".encode()
+        return 303, "text/plain", b"/#alerts"
 
     def page(self, zone: str = "", refresh: bool = True) -> str:
         return status_page.render(self.store, self.config(), self.clock(), zone,
@@ -293,14 +321,30 @@ class StatusServer:
 
 
 def parse_request(head: bytes) -> Request:
-    """The request line and Host header of a request head (ValueError: not HTTP)."""
-    line, *headers = head.decode("latin-1").split("\r\n")
+    """The request line and the headers it needs of a request head (ValueError: not
+    HTTP)."""
+    line, *lines = head.decode("latin-1").split("\r\n")
     method, target, _ = line.split(" ", 2)
     parts = urlsplit(target)
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-    host = next((v.strip() for k, _, v in (h.partition(":") for h in headers)
-                 if k.strip().lower() == "host"), "")
-    return Request(method, parts.path, query, host if _HOST.fullmatch(host) else "")
+    headers: dict[str, str] = {}
+    for name, _, value in (h.partition(":") for h in lines):
+        headers.setdefault(name.strip().lower(), value.strip())
+    host = headers.get("host", "")
+    return Request(method, parts.path, query, host if _HOST.fullmatch(host) else "",
+                   headers.get("origin", ""), headers.get("sec-fetch-site", "").lower())
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether a request that changes something comes from the status page: a browser
+    names the page that sent it (Origin, Sec-Fetch-Site); a tool such as curl names
+    none, and is the user's own."""
+    if request.fetch_site not in ("", "same-origin", "none"):
+        return False
+    if request.origin:
+        return bool(request.host) and request.origin in (f"http://{request.host}",
+                                                         f"https://{request.host}")
+    return True
 
 
 def _label(value: str) -> str:
