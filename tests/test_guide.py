@@ -272,11 +272,12 @@ def test_every_setting_named_in_the_prose_loads(setting: str, tmp_path: Path) ->
     ((key, value),) = tomllib.loads(setting).items()
     if key in config_module.SECTION_KEYS["rules"]:
         rule = {"name": "r", "query": "drone"}
-        if key in ("about", "threshold", "mode"):
+        if key in ("about", "threshold", "mode", "examples", "not_about"):
             if not SEMANTIC:
                 pytest.skip(NO_SEMANTIC)
             rule |= {"about": "Russia launches its largest drone attack on Ukraine",
-                     "threshold": 0.84}
+                     "threshold": 0.84,
+                     "examples": ["Russia pounds Kyiv with hundreds of drones overnight"]}
         table = "[[rules]]\n" + "".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n"
                                         for k, v in (rule | {key: value}).items())
     elif key in config_module.SECTION_KEYS["newswatch"]:
