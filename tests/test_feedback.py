@@ -71,6 +71,11 @@ def test_an_alert_marked_wrong_keeps_its_like_out_and_lets_the_real_thing_in(
     poll(path)
     webhook.wait_for(3)
     assert [m["title"] for m in webhook.messages][2:] == [BARRAGE]
+    # `match --rule` scores as the daemon does: the look-alikes are left out.
+    listed = CliRunner().invoke(main, ["-c", str(path), "match", "--rule", "drones"]).output
+    assert f"-1.000  gate ✓ wire: {AIR_SHOW}" in listed
+    assert f"-1.000  gate ✓ wire: {ARMS_FAIR}" in listed
+    assert f"0.889  gate ✓ wire: {BARRAGE}" in listed
 
 
 def test_without_the_verdict_the_look_alike_alerts(

@@ -424,7 +424,9 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     if about or rule_about:
         if rule_about:
             about, gate = rule_about.about, gate or rule_about.query or None
-            if threshold is None and not rule_about.top:
+            if threshold is None and rule_about.by_examples:
+                threshold = _examples_limit(config, rule_about)
+            elif threshold is None and not rule_about.top:
                 threshold = rule_about.threshold
         _match_about(config, rule_about, about or "", gate, since, feed, limit, as_json, scores,
                      threshold, labels, suggest_threshold, want_precision)
@@ -535,7 +537,7 @@ def _match_about(config: Config, rule: Any, about: str, gate: str | None, since:
     from .rules import Matcher, Synonyms
     from .rules.compile import compile_rule, document, rule_languages
     from .rules.text import query_languages
-    from .semantic import configured, embed, from_blob, missing
+    from .semantic import configured, embed, from_blob, meaning, missing
 
 
     if problem := missing(config.settings.semantic_backend):
@@ -561,14 +563,18 @@ def _match_about(config: Config, rule: Any, about: str, gate: str | None, since:
         with store.transaction():
             store.add_vectors(model.name, rows)
     languages = {f.name: f.language for f in config.feeds if f.language}
-    intent = model.query(about)
+    right, wrong = store.feedback().get(rule.name, ([], [])) if rule else ([], [])
+    # As the daemon scores the rule: nearer a counter-example (or an alert judged
+    # wrong) than to the intent and its examples scores -1.
+    rule_meaning = meaning(model, about, [*rule.examples, *right] if rule else [],
+                           [*rule.not_about, *wrong] if rule else [])
     ranked = []
     for article, blob in store.vectors(model.name, cutoff):
         if feed and article.feed != feed:
             continue
         lexical = bool(gates.match(document(article, languages.get(article.feed)))) \
             if gates else None
-        ranked.append((float(from_blob(blob) @ intent), lexical, article))
+        ranked.append((float(rule_meaning.scores(from_blob(blob))[0]), lexical, article))
     ranked.sort(key=lambda r: -r[0])
     if labels:
         _threshold_report(ranked, labels, suggest, want_precision)
@@ -601,7 +607,8 @@ def _threshold_report(ranked: list[tuple[float, bool | None, Any]], labels: Path
     if not scored:
         raise click.ClickException("none of the labelled URLs is among the stored articles")
     relevant = sum(1 for _, _, r in scored if r)
-    levels = sorted({s for s, _, _ in scored}, reverse=True)
+    # -1: nearer a counter-example, left out at any threshold
+    levels = sorted({s for s, _, _ in scored if s >= 0}, reverse=True)
     rows = []
     for t in levels:
         picked = [r for s, g, r in scored if s >= t and g]
