@@ -194,13 +194,20 @@ class _LoggedDaemon:
         return "".join(self.lines)
 
 
-def test_a_full_disk_is_reported_and_polling_resumes_when_there_is_room(
-        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+def _one_article(tmp_path: Path, feed_server: FeedServer,
+                 webhook: Webhook) -> tuple[list[Item], int, Path]:
+    """A feed with one matching article, and a config with a status page: (the feed's
+    items, the page's port, the config's path)."""
     items = [Item("Largest drone attack on Sumy", "https://d.example/1")]
     feed_server.publish("/wire.xml", rss(items))
     port = free_port()
-    path = config(tmp_path, feed_server, webhook, ["wire"],
-                  f'max_backoff = "2s"\n\n[http]\nlisten = "127.0.0.1:{port}"\n')
+    return items, port, config(tmp_path, feed_server, webhook, ["wire"],
+                               f'max_backoff = "2s"\n\n[http]\nlisten = "127.0.0.1:{port}"\n')
+
+
+def test_a_full_disk_is_reported_and_polling_resumes_when_there_is_room(
+        tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
+    items, port, path = _one_article(tmp_path, feed_server, webhook)
     daemon = _LoggedDaemon(path)
     try:
         assert len(webhook.wait_for(1)) == 1, daemon.output()
@@ -226,11 +233,7 @@ def test_a_full_disk_is_reported_and_polling_resumes_when_there_is_room(
 
 def test_a_message_accepted_while_the_disk_is_full_is_not_sent_again(
         tmp_path: Path, feed_server: FeedServer, webhook: Webhook) -> None:
-    items = [Item("Largest drone attack on Sumy", "https://d.example/1")]
-    feed_server.publish("/wire.xml", rss(items))
-    port = free_port()
-    path = config(tmp_path, feed_server, webhook, ["wire"],
-                  f'max_backoff = "2s"\n\n[http]\nlisten = "127.0.0.1:{port}"\n')
+    items, _, path = _one_article(tmp_path, feed_server, webhook)
     unlimited = resource.RLIM_INFINITY
     daemon: _LoggedDaemon | None = None
 
