@@ -620,7 +620,12 @@ def test_an_alert_judged_wrong_from_the_page(scene: Scene, browser: Any) -> None
     title = "Largest drone attack on Kharkiv overnight"
     row = browser.find_element("xpath", f'//tr[th[normalize-space()="{title}"]]')
     row.find_element("xpath", './/button[starts-with(normalize-space(), "Wrong")]').click()
-    row = browser.find_element("xpath", f'//tr[th[normalize-space()="{title}"]]')
-    assert "marked wrong" in row.text
-    assert browser.current_url.endswith("/#alerts")
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def judged(driver: Any) -> bool:  # on the page the verdict led back to
+        found = driver.find_element("xpath", f'//tr[th[normalize-space()="{title}"]]')
+        return driver.current_url.endswith("/#alerts") and "marked wrong" in found.text
+
+    WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(judged)
     assert scene.pipeline.store.feedback() == {"drones": ([], [title])}
