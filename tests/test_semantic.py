@@ -110,6 +110,12 @@ def test_check_explains_a_rule_without_gate_and_an_unreachable_threshold(
     out = CliRunner().invoke(main, ["-c", str(path), "check"]).output
     assert "rule 'loose' has `about` and no query" in out
     assert "threshold 0.999 is above" in out
+    path.write_text(path.read_text().replace("threshold = 0.999", "threshold = 0.84\n"
+                                             "query = 'drone'\nmode = \"any\""))
+    out = CliRunner().invoke(main, ["-c", str(path), "check"]).output
+    assert "rule 'loose' has `about` and its query with mode = \"any\" (the query alerts on " \
+        "its own, not as a gate): its score alone decides" in out
+    assert 'add a query naming who and where as a gate (mode = "all")' in out
 
 
 def test_without_the_extra_the_config_names_it(webhook: Webhook, write_config: Any) -> None:

@@ -186,11 +186,14 @@ def _about_notes(config: Config) -> list[str]:
     model = configured(config.settings)
     notes = []
     for rule in rules:
-        if not rule.query:
-            notes.append(f"rule {rule.name!r} has `about` and no query: its score alone "
+        if not rule.query or rule.mode == "any":
+            has = "no query" if not rule.query else \
+                'its query with mode = "any" (the query alerts on its own, not as a gate)'
+            notes.append(f"rule {rule.name!r} has `about` and {has}: its score alone "
                          "decides, and the same kind of event with other actors (\"Ukraine "
                          "attacks Moscow\" for \"Russia attacks Ukraine\") scores as high; "
-                         "add a query naming who and where as a gate")
+                         "add a query naming who and where as a gate" +
+                         (" (mode = \"all\")" if rule.query else ""))
         # The intent read as an article is as close as a paraphrase gets.
         ceiling = float(model.passages([rule.about])[0] @ model.query(rule.about))
         if not rule.top and not rule.by_examples and rule.threshold > ceiling:
