@@ -82,11 +82,9 @@ class Embedder:
             return 0  # nothing to do, or a pass is already working through the backlog
         async with self._embedding:
             model = await asyncio.to_thread(semantic.configured, self.p.config.settings)
-            said = self.p.store.feedback()
-            intents = [(r, await self._meaning(model, r, said.get(r.name, ([], []))))
-                       for r in rules]
             gates = self._gates()
-            limits: dict[str, float] | None = None
+            meanings: list[tuple[Rule, semantic.Meaning]] = []
+            limits: dict[str, float] = {}
             queued = 0
             while True:
                 now_ = self.p.clock()
@@ -94,13 +92,19 @@ class Embedder:
                 articles = self.p.store.unembedded(model.name, now_ - backfill, batch)
                 if not articles:
                     return queued
-                if limits is None:
-                    limits = {r.name: self._limit(model, r, intent) for r, intent in intents}
+                if not meanings:  # once a pass, and only when there is something to score
+                    said = self.p.store.feedback()
+                    meanings = [(r, await self._meaning(model, r, said.get(r.name, ([], []))))
+                                for r in rules]
+                    limits = {r.name: self._limit(model, r, m) for r, m in meanings}
                 vectors, rows = await asyncio.to_thread(semantic.embed, model, articles)
+                # Every rule's scores for the whole batch at once: a row per rule.
+                scores = [meaning.scores(vectors) for _, meaning in meanings]
                 news = self._news(articles, now_, backfill)
-                hits = {a.row_id: found for a, vector in zip(articles, vectors, strict=True)
+                hits = {a.row_id: found for n, a in enumerate(articles)
                         if a.row_id is not None and a.row_id in news
-                        and (found := self._about_hits(a, vector, intents, gates, limits))}
+                        and (found := self._about_hits(a, [float(s[n]) for s in scores],
+                                                       meanings, gates, limits))}
                 queued += self._store(model.name, articles, rows, hits, now_)
 
     def _store(self, model: str, articles: list[Article], rows: list[tuple[int, bytes]],
@@ -187,17 +191,18 @@ class Embedder:
         self._limits[key] = (self.p.clock(), limit)
         return limit
 
-    def _about_hits(self, article: Article, vector: Any,
-                    intents: list[tuple[Rule, semantic.Meaning]],
+    def _about_hits(self, article: Article, scores: list[float],
+                    meanings: list[tuple[Rule, semantic.Meaning]],
                     gates: Matcher, limits: dict[str, float]) -> list[tuple[str, float]]:
+        """The rules an article meets, with its score for each (`scores`: one a rule,
+        in the order of `meanings`)."""
         feed = self.p.config.feed(article.feed)
         tags = feed.tags if feed else ()
         passed: set[str] | None = None
         hits = []
-        for rule, meaning in intents:
+        for (rule, _), score in zip(meanings, scores, strict=True):
             if not in_scope(*scope(rule), article.feed, tags):
                 continue
-            score = float(meaning.scores(vector)[0])
             if score < limits[rule.name]:
                 continue
             if rule.query and rule.mode == "all":
