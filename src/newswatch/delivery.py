@@ -186,11 +186,11 @@ class Delivery:
         what = f"alert={message[0].id}" if len(message) == 1 else \
             f"digest of {len(message)} alerts"
         if not receipt.recorded:  # the sending thread's write failed (or it was sent before)
-            ids = [a.id for a in message]
+            ids, when = [a.id for a in message], receipt.when or self.p.clock()
             try:
-                self.p.store.mark_sent(ids, receipt.when or self.p.clock())
+                self.p.store.mark_sent(ids, when)
             except Exception as e:  # noqa: BLE001 - the database takes no writes now
-                self.unrecorded.append((ids, receipt.when or self.p.clock()))
+                self.unrecorded.append((ids, when))
                 log.error("target=%s %s was accepted but cannot be recorded (%s): it is "
                           "not sent again, and is recorded once the database takes writes",
                           target, what, e)
