@@ -427,9 +427,7 @@ def match(ctx: click.Context, query: str | None, rule_name: str | None, since: s
     if about or rule_about:
         if rule_about:
             about, gate = rule_about.about, gate or rule_about.query or None
-            if threshold is None and rule_about.by_examples:
-                threshold = _examples_limit(config, rule_about)
-            elif threshold is None and not rule_about.top:
+            if threshold is None and not rule_about.top and not rule_about.by_examples:
                 threshold = rule_about.threshold
         _match_about(config, rule_about, about or "", gate, since, feed, limit, as_json, scores,
                      threshold, labels, suggest_threshold, want_precision)
@@ -540,7 +538,7 @@ def _match_about(config: Config, rule: Any, about: str, gate: str | None, since:
     from .rules import Matcher, Synonyms
     from .rules.compile import compile_rule, document, rule_languages
     from .rules.text import query_languages
-    from .semantic import configured, embed, from_blob, meaning, missing
+    from .semantic import configured, embed, examples_threshold, from_blob, meaning, missing
 
 
     if problem := missing(config.settings.semantic_backend):
@@ -571,6 +569,8 @@ def _match_about(config: Config, rule: Any, about: str, gate: str | None, since:
     # wrong) than to the intent and its examples scores -1.
     rule_meaning = meaning(model, about, [*rule.examples, *right] if rule else [],
                            [*rule.not_about, *wrong] if rule else [])
+    if threshold is None and rule and rule.by_examples:
+        threshold = examples_threshold(rule_meaning, len(rule.examples))
     ranked = []
     for article, blob in store.vectors(model.name, cutoff):
         if feed and article.feed != feed:
