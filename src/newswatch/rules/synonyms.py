@@ -90,8 +90,7 @@ class Synonyms:
             found = [replace(node, slots=v) for v in self.variants(stems)]
             return found[0] if len(found) == 1 else Or(tuple(found))
         if isinstance(node, Near):
-            return Near(self.expand(node.left), self.expand(node.right), node.distance,
-                        node.ordered)
+            return replace(node, left=self.expand(node.left), right=self.expand(node.right))
         if isinstance(node, Not):
             return Not(self.expand(node.child))
         children = tuple(self.expand(c) for c in node.children)
