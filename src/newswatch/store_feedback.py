@@ -8,10 +8,12 @@ pruned and judgements are not. An `about` rule reads its rows as more examples
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .semantic import article_text
 from .timestamps import iso
 
 VERDICTS = ("right", "wrong")
@@ -33,8 +35,6 @@ class FeedbackRows:
     def judge(self, alert_id: int, verdict: str, when: datetime) -> Judged | None:
         """Record a verdict on an alert for every rule its article was alerted for, to any
         target (a second verdict replaces the first); None when there is no such alert."""
-        from . import semantic
-
         assert verdict in VERDICTS
         row = self.conn.execute(
             "SELECT articles.id, articles.title, articles.summary FROM alerts "
@@ -42,13 +42,11 @@ class FeedbackRows:
             [alert_id]).fetchone()
         if row is None:
             return None
-        import json
-
         rules = tuple(dict.fromkeys(  # the article's alerts to every target: their rules
             rule for (names,) in self.conn.execute(
                 "SELECT rules FROM alerts WHERE article_id = ? ORDER BY id", [row[0]])
             for rule in json.loads(names or "[]")))
-        text = semantic.article_text(row[1] or "", row[2] or "")
+        text = article_text(row[1] or "", row[2] or "")
         for rule in rules:
             self.conn.execute(
                 "INSERT INTO feedback (rule, alert_id, verdict, text, at) VALUES (?, ?, ?, ?, ?) "
