@@ -111,8 +111,11 @@ def test_no_failed_alerts_says_so(page_of: Any) -> None:
 @pytest.fixture
 def serve(write_config: Any) -> Iterator[Callable[..., StatusServer]]:
     """Start StatusServers on an event loop of their own thread, as the daemon's."""
-    config = config_module.load(write_config([("wire", "https://news.example/rss")],
-                                             [("hook", SECRET_URL)], [("drones", "x")]))
+    path = write_config([("wire", "https://news.example/rss")], [("hook", SECRET_URL)],
+                        [("drones", "x")])
+    # as behind a proxy that serves it as nw.example and every name under corp.example
+    path.write_text(path.read_text() + '\n[http]\nhosts = ["nw.example", ".corp.example"]\n')
+    config = config_module.load(path)
     store = Store(config.settings.database)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
@@ -497,3 +500,58 @@ def test_another_site_cannot_judge_alerts(serve: Any, headers: tuple[str, ...]) 
 ])
 def test_a_verdict_needs_an_alert_that_exists(serve: Any, path: str, status: str) -> None:
     assert _post(serve(), path)[0] == f"HTTP/1.1 {status}"
+
+
+def _get(server: StatusServer, path: str, *headers: str, version: str = "1.1") -> str:
+    head = "".join(f"{h}\r\n" for h in headers)
+    return _split(_exchange(_address(server), f"GET {path} HTTP/{version}\r\n{head}\r\n"
+                            .encode()))[0]
+
+
+@pytest.mark.parametrize(("host", "status"), [
+    ("Host: evil.example:9180", "403 Forbidden"),  # a name pointed at 127.0.0.1
+    ("Host: nw.example.evil.example", "403 Forbidden"),
+    ("Host: corp.example.evil", "403 Forbidden"),
+    ("Host: bad_name", "403 Forbidden"),
+    ("Host: 127.0.0.1:9180", "200 OK"),
+    ("Host: [::1]:9180", "200 OK"),
+    ("Host: localhost:9180", "200 OK"),
+    ("Host: app.localhost", "200 OK"),
+    ("Host: NW.example.:9180", "200 OK"),  # [http] hosts, any case, a final dot
+    ("Host: news.corp.example", "200 OK"),  # ".corp.example": every name under it
+    ("Host: corp.example", "200 OK"),
+    (None, "200 OK"),  # HTTP/1.0 without a Host: a tool's, never a browser's
+])
+def test_only_names_of_this_server_are_answered(serve: Any, host: str | None,
+                                                status: str) -> None:
+    server = serve()
+    headers = (host,) if host else ()
+    for path in ("/", "/metrics", "/alerts.atom"):
+        assert _get(server, path, *headers, version="1.1" if host else "1.0") == \
+            f"HTTP/1.1 {status}", (path, host)
+    assert _get(server, "/healthz", *headers) == "HTTP/1.1 200 OK"  # whatever the name
+
+
+def test_a_page_on_a_rebound_name_cannot_judge_alerts(serve: Any) -> None:
+    """DNS rebinding: evil.example's page, its name now resolving to 127.0.0.1, sends
+    a verdict that its browser calls same-origin."""
+    server = serve()
+    alerted(serve.store, [{"url": "https://n.example/1", "title": "Drone attack",
+                           "alerts": {"hook": ["drones"]}}])
+    alert = serve.store.alerts(limit=1)[0]["id"]
+    head = ("Host: evil.example:9180\r\nOrigin: http://evil.example:9180\r\n"
+            "Sec-Fetch-Site: same-origin\r\n")
+    status, _, body = _split(_exchange(_address(server), (
+        f"POST /feedback?alert={alert}&verdict=wrong HTTP/1.1\r\n{head}\r\n").encode()))
+    assert status == "HTTP/1.1 403 Forbidden"
+    assert body == b"not a name of this server: evil.example; add it to [http] hosts in " \
+        b"the config\n"
+    assert serve.store.feedback() == {}
+
+
+def test_a_bad_host_name_in_the_config_is_refused(write_config: Any) -> None:
+    path = write_config([], [("hook", SECRET_URL)], [("r", "x")])
+    path.write_text(path.read_text() + '\n[http]\nhosts = ["ok.example", "not ok"]\n')
+    with pytest.raises(config_module.ConfigError) as e:
+        config_module.load(path)
+    assert "http.hosts: not a host name: 'not ok'" in str(e.value)

@@ -51,7 +51,7 @@ SECTION_KEYS = {
     "rules": {"name", "query", "notify", "feeds", "language", "about", "threshold", "mode",
               "examples", "not_about",
               "enabled", "priority", "realert"},
-    "http": {"listen", "timezone"},
+    "http": {"listen", "timezone", "hosts"},
     "semantic": {"backend", "model", "query_prefix", "passage_prefix"},
     "synonyms": set(),  # any key
 }
@@ -461,6 +461,7 @@ def _settings(c: _Checker, data: dict[str, Any], lenient: bool = False) -> Setti
         or defaults.languages,
         http_listen=_http_listen(c, data),
         http_timezone=_http_timezone(c, data),
+        http_hosts=_http_hosts(c, data),
         allow_private_redirects=c.get(table, "allow_private_redirects", w, _bool, False)
         or False,
         private_networks=c.get(table, "private_networks", w, _networks,
@@ -511,6 +512,27 @@ def _http_timezone(c: _Checker, data: dict[str, Any]) -> str:
     """The status page's times: this IANA zone (unknown keys reported by _http_listen)."""
     table = data.get("http", {})
     return (c.get(table, "timezone", "http", _timezone) or "") if isinstance(table, dict) else ""
+
+
+def _http_hosts(c: _Checker, data: dict[str, Any]) -> tuple[str, ...]:
+    """More names the status server answers to (unknown keys reported by _http_listen)."""
+    table = data.get("http", {})
+    return (c.get(table, "hosts", "http", _host_names) or ()) if isinstance(table, dict) else ()
+
+
+MAX_HOSTS = 100
+_HOST_NAME = re.compile(r"\.?[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*\.?")
+
+
+def _host_names(value: object) -> tuple[str, ...]:
+    names = _strings(value)
+    if len(names) > MAX_HOSTS:
+        raise ValueError(f"at most {MAX_HOSTS} names")
+    for name in names:
+        if len(name) > 253 or not _HOST_NAME.fullmatch(name):
+            raise ValueError(f"not a host name: {name!r} (e.g. \"newswatch.example.org\", "
+                             "or \".example.org\" for every name under it)")
+    return tuple(name.lower().rstrip(".") for name in names)
 
 
 def _listen(value: object) -> str:

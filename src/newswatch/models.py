@@ -89,6 +89,7 @@ class Settings:
     semantic_passage_prefix: str = ""  # e.g. "passage: "
     http_listen: str = ""  # "127.0.0.1:9180": serve /healthz, /metrics and a status page
     http_timezone: str = ""  # the status page's times (default: the first target's zone)
+    http_hosts: tuple[str, ...] = ()  # more names the status server answers to
     story_window: float = 48 * 3600.0  # near-duplicate headlines this close are one story
     story_threshold: float = 0.5  # headline similarity that makes two articles one story
     # Rule words are stemmed in each of these languages (see rules/text.py).

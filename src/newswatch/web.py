@@ -14,7 +14,11 @@ target URLs. An article's link is an href only when it is http(s) (see
 messages.safe_link); everything else shown is escaped text.
 
 It binds 127.0.0.1 unless `listen` names another host (it has no
-authentication). Whoever connects costs a file descriptor until the
+authentication). It answers only requests addressed to it by a name it
+knows: an IP address, localhost, the host `listen` names, this machine's
+own names, and those of `[http] hosts`; else a page on another site whose
+name an attacker points at 127.0.0.1 (DNS rebinding) could read it and
+judge alerts as the same origin. /healthz answers whatever the name. Whoever connects costs a file descriptor until the
 connection closes, so at most MAX_CONNECTIONS are open at once: past that,
 the one that has waited longest without sending its request is closed to
 make room (a client that connects and says nothing cannot keep a health
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import re
@@ -69,6 +74,7 @@ class Request:
     path: str
     query: dict[str, str] = field(default_factory=dict)  # the first value of each name
     host: str = ""  # the Host header, when it is a plain host[:port]
+    host_given: bool = False  # whether there was a Host header at all
     origin: str = ""  # the Origin header, as sent
     fetch_site: str = ""  # the Sec-Fetch-Site header: same-origin, cross-site, ...
 
@@ -88,9 +94,11 @@ class StatusServer:
         self._accepting: list[asyncio.Task[None]] = []
         self.open: set[asyncio.StreamWriter] = set()
         self.waiting: dict[asyncio.StreamWriter, None] = {}  # no request yet; oldest first
+        self.names: set[str] = {"localhost"}  # its own host names (see _known_host)
 
     async def start(self, listen: str) -> None:
         host, port = bind_address(listen)
+        self.names |= {host_name(host), *await asyncio.to_thread(_own_names)} - {""}
         found = await asyncio.get_running_loop().getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
         # Every address the host has, as asyncio's own server would ("localhost" may be
@@ -202,6 +210,10 @@ class StatusServer:
             writer.transport.abort()  # close() would wait for a reader that never reads
 
     def respond(self, request: Request) -> tuple[int, str, bytes]:
+        if request.path != "/healthz" and not self._known_host(request):
+            name = host_name(request.host) or "(malformed)"
+            return 403, "text/plain", (f"not a name of this server: {name}; add it to "
+                                       "[http] hosts in the config\n").encode()
         if request.method == "POST" and request.path == "/feedback":
             return self.feedback(request)
         if request.method not in ("GET", "HEAD"):
@@ -252,6 +264,20 @@ class StatusServer:
             body = alert_feeds.atom(articles, rule, origin, self.clock())
             return 200, alert_feeds.ATOM_TYPE, body
         return 200, alert_feeds.JSON_TYPE, alert_feeds.json_feed(articles, rule, origin)
+
+    def _known_host(self, request: Request) -> bool:
+        """Whether the request names this server (see the module's docstring). No Host
+        header at all is a tool's HTTP/1.0 request, never a browser's."""
+        if not request.host_given:
+            return True
+        name = host_name(request.host)
+        if not name:
+            return False
+        if _is_address(name) or name in self.names or name.endswith(".localhost"):
+            return True
+        return any(name == allowed or (allowed.startswith(".") and
+                                       (name.endswith(allowed) or name == allowed[1:]))
+                   for allowed in self.config().settings.http_hosts)
 
     def _bound(self) -> str:
         """The address this server listens on, as a URL's host:port."""
@@ -332,7 +358,30 @@ def parse_request(head: bytes) -> Request:
         headers.setdefault(name.strip().lower(), value.strip())
     host = headers.get("host", "")
     return Request(method, parts.path, query, host if _HOST.fullmatch(host) else "",
-                   headers.get("origin", ""), headers.get("sec-fetch-site", "").lower())
+                   "host" in headers, headers.get("origin", ""),
+                   headers.get("sec-fetch-site", "").lower())
+
+
+def host_name(host: str) -> str:
+    """The name of a host[:port] (lower case, no brackets, no final dot); "" if none."""
+    if host.startswith("["):
+        name = host[1:].partition("]")[0]
+    else:
+        name = host.rpartition(":")[0] if ":" in host else host
+    return name.lower().rstrip(".")
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _own_names() -> set[str]:
+    """This machine's names, as it knows them (no lookup beyond its own resolver)."""
+    return {socket.gethostname().lower().rstrip("."), socket.getfqdn().lower().rstrip(".")}
 
 
 def _same_origin(request: Request) -> bool:
