@@ -18,13 +18,15 @@ authentication). It answers only requests addressed to it by a name it
 knows: an IP address, localhost, the host `listen` names, this machine's
 own names, and those of `[http] hosts`; else a page on another site whose
 name an attacker points at 127.0.0.1 (DNS rebinding) could read it and
-judge alerts as the same origin. /healthz answers whatever the name. Whoever connects costs a file descriptor until the
-connection closes, so at most MAX_CONNECTIONS are open at once: past that,
-the one that has waited longest without sending its request is closed to
-make room (a client that connects and says nothing cannot keep a health
-check out), and a new one is closed at once when every open connection is
-being answered. A request must arrive whole within REQUEST_TIMEOUT, and its
-answer be taken within WRITE_TIMEOUT.
+judge alerts as the same origin. /healthz answers whatever the name.
+
+Whoever connects costs a file descriptor until the connection closes, so at
+most MAX_CONNECTIONS are open at once: past that, the one that has waited
+longest without sending its request is closed to make room (a client that
+connects and says nothing cannot keep a health check out), and a new one is
+closed at once when every open connection is being answered. A request must
+arrive whole within REQUEST_TIMEOUT, and its answer be taken within
+WRITE_TIMEOUT.
 """
 
 from __future__ import annotations
