@@ -100,6 +100,34 @@ def test_match_about_ranks_and_suggests_a_threshold(
     assert report.exit_code == 0, report.output
     suggested = float(report.output.split("suggested threshold: ")[1].split()[0])
     assert 0.815 < suggested < 0.85  # between the lowest relevant and the highest other
+    # At precision 0.7 the highest "other" may come in too, at the same recall: the
+    # stricter threshold is suggested.
+    loose = runner.invoke(main, ["-c", str(path), "match", "--about", INTENT, "--labels",
+                                 str(labels), "--suggest-threshold", "--precision", "0.7"])
+    assert float(loose.output.split("suggested threshold: ")[1].split()[0]) == suggested
+
+
+def test_labels_of_an_any_rule_count_what_its_query_catches_alone(
+        feed_server: FeedServer, webhook: Webhook, write_config: Any, tmp_path: Path) -> None:
+    """mode = "any": the query alerts on its own, whatever the score."""
+    texts = [*ABOVE, *BELOW, "Shakhtar Donetsk sign a Brazilian winger"]
+    items = [Item(t, f"https://n.example/{i}") for i, t in enumerate(texts)]
+    path = config_for(feed_server, webhook, write_config, items)
+    path.write_text(path.read_text().replace("threshold = ", 'mode = "any"\nthreshold = ')
+                    .replace("query = 'Russia OR Russian OR Россия'", "query = 'Shakhtar'"))
+    asyncio.run(poll_all(config_module.load(path)))
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("\n".join(json.dumps({"url": f"https://n.example/{i}",
+                                            "relevant": i < 3 or i == 6}) for i in range(7)))
+    report = CliRunner().invoke(main, [
+        "-c", str(path), "match", "--rule", "largest-drone-attack", "--labels", str(labels),
+        "--suggest-threshold", "--precision", "0.9"])
+    assert report.exit_code == 0, report.output
+    assert "suggested threshold: " in report.output
+    assert "(recall 1.00 at precision >= 0.9)" in report.output, report.output
+    listed = CliRunner().invoke(main, ["-c", str(path), "match", "--rule",
+                                       "largest-drone-attack", "--scores"]).output
+    assert "query ✓ wire: Shakhtar Donetsk sign a Brazilian winger" in listed, listed
 
 
 def test_check_explains_a_rule_without_gate_and_an_unreachable_threshold(

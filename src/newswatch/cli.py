@@ -579,8 +579,10 @@ def _match_about(config: Config, rule: Any, about: str, gate: str | None, since:
             if gates else None
         ranked.append((float(rule_meaning.scores(from_blob(blob))[0]), lexical, article))
     ranked.sort(key=lambda r: -r[0])
+    # mode = "any": the query alerts on its own, it is no gate
+    alone = bool(rule and rule.mode == "any" and gates)
     if labels:
-        _threshold_report(ranked, labels, suggest, want_precision)
+        _threshold_report(ranked, labels, suggest, want_precision, alone)
         return
     shown = ranked if show_all else ranked[:limit]
     if as_json:
@@ -592,21 +594,24 @@ def _match_about(config: Config, rule: Any, about: str, gate: str | None, since:
         if threshold is not None and not marked and score < threshold:
             click.echo(f"---- threshold {threshold:g} " + "-" * 40)
             marked = True
-        gate_mark = "" if lexical is None else ("gate ✓ " if lexical else "gate ✗ ")
+        gate_mark = "" if lexical is None else (
+            f"{'query' if alone else 'gate'} {'✓' if lexical else '✗'} ")
         click.echo(f"{score:.3f}  {gate_mark}{one_line(article.feed)}: "
                    f"{one_line(article.title)}")
     click.echo(f"{len(ranked)} articles scored (model {model.name})", err=True)
 
 
 def _threshold_report(ranked: list[tuple[float, bool | None, Any]], labels: Path,
-                      suggest: bool, want_precision: float) -> None:
-    """Precision and recall of the labelled articles at each threshold."""
+                      suggest: bool, want_precision: float, alone: bool = False) -> None:
+    """Precision and recall of the labelled articles at each threshold: what reaches it
+    and passes the gate; with `alone` (a mode = "any" rule), what reaches it or
+    matches the query."""
     gold = {}
     for line in labels.read_text().splitlines():
         if line.strip():
             row = json.loads(line)
             gold[row["url"]] = bool(row["relevant"])
-    scored = [(s, g is not False, gold[a.url]) for s, g, a in ranked if a.url in gold]
+    scored = [(s, g, gold[a.url]) for s, g, a in ranked if a.url in gold]
     if not scored:
         raise click.ClickException("none of the labelled URLs is among the stored articles")
     relevant = sum(1 for _, _, r in scored if r)
@@ -614,7 +619,8 @@ def _threshold_report(ranked: list[tuple[float, bool | None, Any]], labels: Path
     levels = sorted({s for s, _, _ in scored if s >= 0}, reverse=True)
     rows = []
     for t in levels:
-        picked = [r for s, g, r in scored if s >= t and g]
+        picked = [r for s, g, r in scored
+                  if (s >= t and (alone or g is not False)) or (alone and g)]
         tp = sum(picked)
         p = tp / len(picked) if picked else 1.0
         rec = tp / relevant if relevant else 0.0
@@ -627,7 +633,7 @@ def _threshold_report(ranked: list[tuple[float, bool | None, Any]], labels: Path
         good = [(rec, i) for i, (_, p, rec) in enumerate(rows) if p >= want_precision]
         if not good:
             raise click.ClickException(f"no threshold reaches precision {want_precision:g}")
-        best, i = max(good)
+        best, i = max(good, key=lambda g: (g[0], -g[1]))  # a tie: the stricter
         # Halfway between the last article let in and the first one kept out.
         t = (levels[i] + levels[i + 1]) / 2 if i + 1 < len(levels) else levels[i]
         click.echo(f"suggested threshold: {t:.3f} (recall {best:.2f} at precision >= "
