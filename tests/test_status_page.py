@@ -579,7 +579,8 @@ def pending(target: str, rules: tuple[str, ...] = ("drones",), attempts: int = 0
     (pending("quiet", rules=("sirens",)), "sending", None),  # high priority: through
     (pending("digest", created=NOON - timedelta(minutes=20)), "digest",
      NOON + timedelta(minutes=40)),
-    (pending("capped"), "max_per_hour (2) reached", None),
+    # two messages in the last hour: room when the older is an hour old
+    (pending("capped"), "max_per_hour (2) reached", NOON + timedelta(minutes=10)),
     (pending("gone"), "no such target in the configuration", None),
 ])
 def test_a_pending_alert_says_why_it_waits(alert: TargetAlert, why: str,
@@ -588,7 +589,8 @@ def test_a_pending_alert_says_why_it_waits(alert: TargetAlert, why: str,
     outbox = Outbox(NOON, {t: policy(TARGETS[t], RULES) for t in TARGETS},
                     {"digest": [Outgoing(9, "digest", ("drones",), "", 0, "wire", "", "", None,
                                          None, stamp(NOON - timedelta(minutes=20)))]},
-                    {"capped": 2}, {})
+                    {"capped": [NOON - timedelta(minutes=15), NOON - timedelta(minutes=50)]},
+                    {})
     state = outbox.state(alert, article)
     assert (state.status, state.why, state.until) == ("pending", why, until)
 

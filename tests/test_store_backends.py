@@ -69,6 +69,8 @@ def test_the_outbox_from_queued_to_sent(store: Store) -> None:
     assert done.wait(10)
     assert [a.id for a in store.pending()["hook"]] == [pending[1].id]
     assert store.messages_sent("hook", T0 - timedelta(hours=1)) == 1
+    assert store.message_times("hook", T0 - timedelta(hours=1)) == [T0 + timedelta(seconds=1)]
+    assert store.message_times("hook", T0 + timedelta(seconds=2)) == []
     store.mark_failed_attempt(pending[1].id, "refused", T0 + timedelta(minutes=5),
                               give_up=True)
     assert store.counts() == {"sent": 1, "failed": 1}

@@ -9,7 +9,7 @@ left alone for a while (its breaker is open) says so and until when.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -44,7 +44,7 @@ class Outbox:
     now: datetime
     policies: Mapping[str, Policy]  # by target; a target not there is no longer configured
     pending: Mapping[str, list[Outgoing]]  # every pending alert, by target
-    recent: Mapping[str, int]  # messages each target took in the last hour
+    recent: Mapping[str, Sequence[datetime]]  # when each target took its last hour's messages
     breakers: Mapping[str, Breaker]  # by target; empty when the deliver loop is not known
 
     def state(self, alert: TargetAlert, article: AlertedArticle) -> TargetState:
@@ -71,4 +71,4 @@ class Outbox:
                             alert.attempts, article.feed, article.url, article.title,
                             article.published, alert.next_attempt, alert.created, article.id)
         return waiting(chosen, outgoing, self.pending.get(alert.target, [outgoing]), self.now,
-                       self.recent.get(alert.target, 0))
+                       self.recent.get(alert.target, ()))

@@ -14,7 +14,7 @@ quiet hours and digests; only `max_per_hour` holds it (it is counted first).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -107,16 +107,19 @@ def _created(alert: Outgoing, now: datetime) -> datetime:
 
 
 def waiting(policy: Policy, alert: Outgoing, pending: list[Outgoing], now: datetime,
-            messages_last_hour: int = 0) -> tuple[str, datetime | None]:
+            sent_last_hour: Sequence[datetime] = ()) -> tuple[str, datetime | None]:
     """Why a pending alert has not gone yet, and until when (None: not known).
 
-    `pending`: every pending alert of its target (a digest waits for its oldest).
+    `pending`: every pending alert of its target (a digest waits for its oldest);
+    `sent_last_hour`: when each message it took in the last hour was sent.
     """
     retry = parse_iso(alert.next_attempt) if alert.attempts else None
     if retry and retry > now:
         return f"retry {alert.attempts + 1}", retry
-    if policy.max_per_hour and messages_last_hour >= policy.max_per_hour:
-        return f"max_per_hour ({policy.max_per_hour}) reached", None
+    if policy.max_per_hour and len(sent_last_hour) >= policy.max_per_hour:
+        # room comes when enough of them are an hour old
+        oldest_kept = sorted(sent_last_hour)[len(sent_last_hour) - policy.max_per_hour]
+        return f"max_per_hour ({policy.max_per_hour}) reached", oldest_kept + timedelta(hours=1)
     if policy.urgent.intersection(alert.rules):
         return "sending", None
     if policy.is_quiet(now):

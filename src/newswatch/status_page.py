@@ -120,7 +120,7 @@ def _outbox(store: Store, config: Config, now: datetime,
             breakers: Mapping[str, Breaker]) -> Outbox:
     policies = {t.name: policy(t, config.rules) for t in config.targets}
     hour_ago = now - timedelta(hours=1)
-    recent = {t.name: store.messages_sent(t.name, hour_ago)
+    recent = {t.name: store.message_times(t.name, hour_ago)
               for t in config.targets if t.max_per_hour}
     return Outbox(now, policies, store.pending(), recent, breakers)
 

@@ -316,6 +316,13 @@ class Store(FeedRows, SeenRows, StatusRows, LeaseRows, FeedbackRows):
             "WHERE target = ? AND status = 'sent' AND sent >= ?", (target, iso(since)))
         return int(row.fetchone()[0])
 
+    def message_times(self, target: str, since: datetime) -> list[datetime]:
+        """When each message a target accepted since a time was sent, oldest first."""
+        rows = self.conn.execute(
+            "SELECT min(sent) FROM alerts WHERE target = ? AND status = 'sent' AND sent >= ? "
+            "GROUP BY coalesce(batch, id) ORDER BY 1", (target, iso(since))).fetchall()
+        return [when for (sent,) in rows if (when := parse_iso(sent))]
+
     def mark_failed_attempt(self, alert_id: int, error: str, retry_at: datetime,
                             give_up: bool = False, answered: bool = True) -> None:
         """Record a send the target refused (answered) or left unanswered; an
