@@ -315,17 +315,19 @@ HOSTILE = "<script>alert(1)</script> ]]> &amp; \x00\x07\x1b\ufffe end"
 HOSTILE_SHOWN = "<script>alert(1)</script> ]]> &amp;  end"  # as a reader must read it
 
 
-def alerted(store: Store, articles: list[dict[str, Any]]) -> list[int]:
-    """Store articles with their alerts (target -> rules); return their ids, in order."""
+def alerted(store: Store, articles: list[dict[str, Any]], first: int = 0) -> list[int]:
+    """Store articles with their alerts (target -> rules); return their ids, in order.
+    Their keys are numbered from `first`."""
+    keys = [f"k{first + i}" for i in range(len(articles))]
     with store.transaction():
         ids = store.add_articles([
-            Article(feed=a.get("feed", "wire"), key=f"k{i}", url=a["url"], title=a["title"],
+            Article(feed=a.get("feed", "wire"), key=key, url=a["url"], title=a["title"],
                     published=a.get("published"))
-            for i, a in enumerate(articles)], NOW)
-        for i, a in enumerate(articles):
+            for key, a in zip(keys, articles, strict=True)], NOW)
+        for key, a in zip(keys, articles, strict=True):
             for target, rules in a["alerts"].items():
-                store.add_alert(ids[f"k{i}"], target, rules, a.get("snippet", ""), NOW)
-    return [ids[f"k{i}"] for i in range(len(articles))]
+                store.add_alert(ids[key], target, rules, a.get("snippet", ""), NOW)
+    return [ids[key] for key in keys]
 
 
 def fetch(server: StatusServer, path: str) -> tuple[str, dict[str, str], bytes]:
@@ -555,3 +557,28 @@ def test_a_bad_host_name_in_the_config_is_refused(write_config: Any) -> None:
     with pytest.raises(config_module.ConfigError) as e:
         config_module.load(path)
     assert "http.hosts: not a host name: 'not ok'" in str(e.value)
+
+
+def test_a_feed_reader_polling_an_unchanged_feed_gets_304_without_a_body(serve: Any) -> None:
+    server = serve()
+    alerted(serve.store, THREE[:1])
+    status, headers, body = fetch(server, "/alerts.atom")
+    tag = headers["etag"]
+    assert status == "HTTP/1.1 200 OK" and body and tag.startswith('"')
+    for given in (tag, f"W/{tag}", f'"other", {tag}', "*"):
+        again = _exchange(_address(server), (
+            f"GET /alerts.atom HTTP/1.1\r\nHost: nw.example:9180\r\nIf-None-Match: {given}\r\n"
+            "\r\n").encode())
+        status, headers, body = _split(again)
+        assert status == "HTTP/1.1 304 Not Modified", given
+        assert headers["etag"] == tag and body == b"" and "content-length" not in headers
+    stale = _exchange(_address(server), (
+        b'GET /alerts.atom HTTP/1.1\r\nHost: nw.example:9180\r\nIf-None-Match: "other"\r\n\r\n'
+    ))
+    assert _split(stale)[0] == "HTTP/1.1 200 OK"
+    alerted(serve.store, THREE[1:2], first=1)  # a new match: a new body, a new ETag
+    changed = _exchange(_address(server), (
+        f"GET /alerts.atom HTTP/1.1\r\nHost: nw.example:9180\r\nIf-None-Match: {tag}\r\n\r\n"
+    ).encode())
+    status, headers, body = _split(changed)
+    assert status == "HTTP/1.1 200 OK" and headers["etag"] != tag and body

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import ipaddress
 import json
 import logging
@@ -58,7 +59,8 @@ MAX_CONNECTIONS = 100
 REQUEST_TIMEOUT = 5.0  # seconds
 WRITE_TIMEOUT = 10.0  # seconds
 _HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
-_REASONS = {200: "OK", 303: "See Other", 400: "Bad Request", 403: "Forbidden",
+_REASONS = {200: "OK", 303: "See Other", 304: "Not Modified", 400: "Bad Request",
+            403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error",
             503: "Service Unavailable"}
 
@@ -79,6 +81,7 @@ class Request:
     host_given: bool = False  # whether there was a Host header at all
     origin: str = ""  # the Origin header, as sent
     fetch_site: str = ""  # the Sec-Fetch-Site header: same-origin, cross-site, ...
+    if_none_match: str = ""  # the If-None-Match header: ETags the client has
 
 
 class StatusServer:
@@ -187,7 +190,8 @@ class StatusServer:
             return "GET", 400, "text/plain", b"request head too large\n"
         try:
             request = parse_request(head)
-            return (request.method, *self.respond(request))
+            return (request.method, *_unless_unchanged(self.respond(request),
+                                                       request.if_none_match))
         except ValueError:
             return "GET", 400, "text/plain", b"bad request\n"
         except Exception:  # noqa: BLE001 - a status page must never take the daemon down
@@ -197,11 +201,16 @@ class StatusServer:
     async def _answer(self, writer: asyncio.StreamWriter, method: str, status: int,
                       ctype: str, body: bytes) -> None:
         """Write the answer (HEAD: its headers only) and wait until it is all sent."""
-        allow = "Allow: GET, HEAD\r\n" if status == 405 else ""
+        extra = "Allow: GET, HEAD\r\n" if status == 405 else ""
+        length = f"Content-Length: {len(body)}\r\n"
         if status == 303:  # the body is where to go: the page, after a verdict
-            allow, body = f"Location: {body.decode()}\r\n", b""
+            extra, body = f"Location: {body.decode()}\r\n", b""
+        elif status == 304:  # the body is the ETag the client has; a 304 has no content
+            extra, body, length = f"ETag: {body.decode()}\r\n", b"", ""
+        elif status == 200:
+            extra = f"ETag: {etag(body)}\r\n"
         head = (f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n{allow}"
+                f"{length}Cache-Control: no-cache\r\n{extra}"
                 "Connection: close\r\n\r\n").encode()
         writer.transport.set_write_buffer_limits(high=0)  # drain() returns once all is sent
         writer.write(head if method == "HEAD" else head + body)
@@ -361,7 +370,23 @@ def parse_request(head: bytes) -> Request:
     host = headers.get("host", "")
     return Request(method, parts.path, query, host if _HOST.fullmatch(host) else "",
                    "host" in headers, headers.get("origin", ""),
-                   headers.get("sec-fetch-site", "").lower())
+                   headers.get("sec-fetch-site", "").lower(), headers.get("if-none-match", ""))
+
+
+def etag(body: bytes) -> str:
+    return f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+
+
+def _unless_unchanged(answer: tuple[int, str, bytes], if_none_match: str,
+                      ) -> tuple[int, str, bytes]:
+    """A 200 whose body the client already has (its ETag is among If-None-Match) as a
+    304 carrying that ETag: a feed reader polling an unchanged feed gets no body."""
+    status, ctype, body = answer
+    if status != 200 or not if_none_match:
+        return answer
+    tag = etag(body)
+    given = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return (304, ctype, tag.encode()) if tag in given or "*" in given else answer
 
 
 def host_name(host: str) -> str:
