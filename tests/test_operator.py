@@ -145,8 +145,11 @@ def test_why_an_alert_waits_and_until_when() -> None:
     assert waiting(digest, later, [routine, later], T0 + timedelta(minutes=30)) == (
         "digest", T0 + timedelta(hours=1))
     capped = Policy(max_per_hour=5)
-    assert waiting(capped, routine, [routine], T0, messages_last_hour=5)[0] == \
-        "max_per_hour (5) reached"
+    # six taken in the last hour (the limit was lowered): room when two are an hour old
+    sent = [T0 - timedelta(minutes=m) for m in (5, 10, 20, 30, 40, 50)]
+    assert waiting(capped, routine, [routine], T0, sent) == (
+        "max_per_hour (5) reached", T0 + timedelta(minutes=20))
+    assert waiting(capped, routine, [routine], T0, sent[:4]) == ("sending", None)
     retried = Outgoing(4, "hook", ("r",), "", 2, "f", "u", "t", None,
                        iso(T0 + timedelta(minutes=4)), iso(T0))
     assert waiting(Policy(), retried, [retried], T0) == ("retry 3", T0 + timedelta(minutes=4))
