@@ -145,7 +145,7 @@ def meaning(c: Corpus, i: int, p: dict[str, float], like: bool = True,
     m = semantic.Meaning(v["intent"], liked, v["not_about"] if unlike else None)
     score = m.scores(c.vectors, p.get("margin", semantic.UNLIKE_MARGIN))
     if p.get("common"):
-        score = np.where(common_veto(c, liked, p), -1.0, score)
+        score = np.where(common_veto(c.vectors, c.common, liked, p), -1.0, score)
     return score - p["t"]
 
 
@@ -173,13 +173,14 @@ COMMON_NOT_ABOUT = (
 )
 
 
-def common_veto(c: Corpus, liked: Any, p: dict[str, float]) -> np.ndarray:
-    """For each headline: nearer one of COMMON_NOT_ABOUT than to anything the rule is
-    meant to catch (less `nearer`), and nearer it than any of the rule's own texts is
-    (by more than `beyond`), so that a rule about football keeps football."""
-    near = c.vectors @ c.common.T
-    nearest_like = (c.vectors @ liked.T).max(axis=1)
-    own = (liked @ c.common.T).max(axis=0)
+def common_veto(vectors: Any, common: Any, liked: Any, p: dict[str, float]) -> np.ndarray:
+    """For each headline: nearer one of `common` (COMMON_NOT_ABOUT's vectors) than to
+    anything the rule is meant to catch (less `nearer`), and nearer it than any of the
+    rule's own texts is (by more than `beyond`), so that a rule about football keeps
+    football."""
+    near = vectors @ common.T
+    nearest_like = (vectors @ liked.T).max(axis=1)
+    own = (liked @ common.T).max(axis=0)
     return ((near > nearest_like[:, None] + p["nearer"])
             & (near > own[None, :] + p["beyond"])).any(axis=1)
 
@@ -455,12 +456,9 @@ def outside_cost(c: Corpus, model: semantic.Embedder, params: dict[str, float]) 
     counter-examples at `params`."""
     lost = total = 0
     for about, headlines in OUTSIDE:
-        vectors = np.asarray(model.passages(headlines))
-        liked = np.asarray(model.passages([about]))
-        near = vectors @ c.common.T
-        vetoed = ((near > (vectors @ liked.T).max(axis=1)[:, None] + params["nearer"])
-                  & (near > (liked @ c.common.T).max(axis=0)[None, :] + params["beyond"]))
-        lost += int(vetoed.any(axis=1).sum())
+        vetoed = common_veto(np.asarray(model.passages(headlines)), c.common,
+                             np.asarray(model.passages([about])), params)
+        lost += int(vetoed.sum())
         total += len(headlines)
     return f"{lost} of {total}"
 
