@@ -311,13 +311,11 @@ class Store(FeedRows, SeenRows, StatusRows, LeaseRows, FeedbackRows):
 
     def messages_sent(self, target: str, since: datetime) -> int:
         """Messages (a digest counts once) a target accepted since a time."""
-        row = self.conn.execute(
-            "SELECT count(DISTINCT coalesce(batch, id)) FROM alerts "
-            "WHERE target = ? AND status = 'sent' AND sent >= ?", (target, iso(since)))
-        return int(row.fetchone()[0])
+        return len(self.message_times(target, since))
 
     def message_times(self, target: str, since: datetime) -> list[datetime]:
-        """When each message a target accepted since a time was sent, oldest first."""
+        """When each message (a digest counts once) a target accepted since a time was
+        sent, oldest first."""
         rows = self.conn.execute(
             "SELECT min(sent) FROM alerts WHERE target = ? AND status = 'sent' AND sent >= ? "
             "GROUP BY coalesce(batch, id) ORDER BY 1", (target, iso(since))).fetchall()
