@@ -203,7 +203,7 @@ def numbers_of(text: str) -> tuple[frozenset[str], frozenset[str]]:
     numbers: set[str] = set()
     ordinals: set[str] = set()
     folded = fold(text).replace("'", "").replace("\u2019", "").replace("\u02bc", "")
-    folded = _THOUSANDS.sub(_digits_only, folded)
+    folded = plain_numbers(folded)
     for value, ordinal in [*_digit_values(folded), *_word_values(folded), *_romans(text)]:
         numbers.add(value)
         if ordinal:
