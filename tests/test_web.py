@@ -330,9 +330,16 @@ def alerted(store: Store, articles: list[dict[str, Any]], first: int = 0) -> lis
     return [ids[key] for key in keys]
 
 
-def fetch(server: StatusServer, path: str) -> tuple[str, dict[str, str], bytes]:
-    return _split(_exchange(_address(server), f"GET {path} HTTP/1.1\r\nHost: nw.example:"
-                                              "9180\r\n\r\n".encode()))
+def _request(server: StatusServer, method: str, path: str, *headers: str,
+             version: str = "1.1") -> tuple[str, dict[str, str], bytes]:
+    head = "".join(f"{h}\r\n" for h in headers)
+    return _split(_exchange(_address(server),
+                            f"{method} {path} HTTP/{version}\r\n{head}\r\n".encode()))
+
+
+def fetch(server: StatusServer, path: str, *headers: str) -> tuple[str, dict[str, str], bytes]:
+    """GET, as from behind the proxy that serves it as nw.example (see `serve`)."""
+    return _request(server, "GET", path, "Host: nw.example:9180", *headers)
 
 
 def atom_entries(body: bytes) -> list[dict[str, Any]]:
@@ -452,8 +459,7 @@ def test_a_host_name_binds_each_of_its_addresses_on_one_port(serve: Any) -> None
 
 
 def _post(server: StatusServer, path: str, *headers: str) -> tuple[str, dict[str, str], bytes]:
-    head = "".join(f"{h}\r\n" for h in ("Host: nw.example:9180", *headers))
-    return _split(_exchange(_address(server), f"POST {path} HTTP/1.1\r\n{head}\r\n".encode()))
+    return _request(server, "POST", path, "Host: nw.example:9180", *headers)
 
 
 def test_a_verdict_from_the_status_page_is_kept_and_shown(serve: Any) -> None:
@@ -504,12 +510,6 @@ def test_a_verdict_needs_an_alert_that_exists(serve: Any, path: str, status: str
     assert _post(serve(), path)[0] == f"HTTP/1.1 {status}"
 
 
-def _get(server: StatusServer, path: str, *headers: str, version: str = "1.1") -> str:
-    head = "".join(f"{h}\r\n" for h in headers)
-    return _split(_exchange(_address(server), f"GET {path} HTTP/{version}\r\n{head}\r\n"
-                            .encode()))[0]
-
-
 @pytest.mark.parametrize(("host", "status"), [
     ("Host: evil.example:9180", "403 Forbidden"),  # a name pointed at 127.0.0.1
     ("Host: nw.example.evil.example", "403 Forbidden"),
@@ -529,9 +529,10 @@ def test_only_names_of_this_server_are_answered(serve: Any, host: str | None,
     server = serve()
     headers = (host,) if host else ()
     for path in ("/", "/metrics", "/alerts.atom"):
-        assert _get(server, path, *headers, version="1.1" if host else "1.0") == \
-            f"HTTP/1.1 {status}", (path, host)
-    assert _get(server, "/healthz", *headers) == "HTTP/1.1 200 OK"  # whatever the name
+        assert _request(server, "GET", path, *headers, version="1.1" if host else "1.0")[0] \
+            == f"HTTP/1.1 {status}", (path, host)
+    # whatever the name
+    assert _request(server, "GET", "/healthz", *headers)[0] == "HTTP/1.1 200 OK"
 
 
 def test_a_page_on_a_rebound_name_cannot_judge_alerts(serve: Any) -> None:
@@ -541,10 +542,9 @@ def test_a_page_on_a_rebound_name_cannot_judge_alerts(serve: Any) -> None:
     alerted(serve.store, [{"url": "https://n.example/1", "title": "Drone attack",
                            "alerts": {"hook": ["drones"]}}])
     alert = serve.store.alerts(limit=1)[0]["id"]
-    head = ("Host: evil.example:9180\r\nOrigin: http://evil.example:9180\r\n"
-            "Sec-Fetch-Site: same-origin\r\n")
-    status, _, body = _split(_exchange(_address(server), (
-        f"POST /feedback?alert={alert}&verdict=wrong HTTP/1.1\r\n{head}\r\n").encode()))
+    status, _, body = _request(server, "POST", f"/feedback?alert={alert}&verdict=wrong",
+                               "Host: evil.example:9180", "Origin: http://evil.example:9180",
+                               "Sec-Fetch-Site: same-origin")
     assert status == "HTTP/1.1 403 Forbidden"
     assert body == b"not a name of this server: evil.example; add it to [http] hosts in " \
         b"the config\n"
@@ -566,19 +566,10 @@ def test_a_feed_reader_polling_an_unchanged_feed_gets_304_without_a_body(serve: 
     tag = headers["etag"]
     assert status == "HTTP/1.1 200 OK" and body and tag.startswith('"')
     for given in (tag, f"W/{tag}", f'"other", {tag}', "*"):
-        again = _exchange(_address(server), (
-            f"GET /alerts.atom HTTP/1.1\r\nHost: nw.example:9180\r\nIf-None-Match: {given}\r\n"
-            "\r\n").encode())
-        status, headers, body = _split(again)
+        status, headers, body = fetch(server, "/alerts.atom", f"If-None-Match: {given}")
         assert status == "HTTP/1.1 304 Not Modified", given
         assert headers["etag"] == tag and body == b"" and "content-length" not in headers
-    stale = _exchange(_address(server), (
-        b'GET /alerts.atom HTTP/1.1\r\nHost: nw.example:9180\r\nIf-None-Match: "other"\r\n\r\n'
-    ))
-    assert _split(stale)[0] == "HTTP/1.1 200 OK"
+    assert fetch(server, "/alerts.atom", 'If-None-Match: "other"')[0] == "HTTP/1.1 200 OK"
     alerted(serve.store, THREE[1:2], first=1)  # a new match: a new body, a new ETag
-    changed = _exchange(_address(server), (
-        f"GET /alerts.atom HTTP/1.1\r\nHost: nw.example:9180\r\nIf-None-Match: {tag}\r\n\r\n"
-    ).encode())
-    status, headers, body = _split(changed)
+    status, headers, body = fetch(server, "/alerts.atom", f"If-None-Match: {tag}")
     assert status == "HTTP/1.1 200 OK" and headers["etag"] != tag and body
